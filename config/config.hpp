@@ -1,0 +1,118 @@
+// The gateway's configuration: one immutable snapshot, parsed and validated whole from one YAML file.
+// A request holds the snapshot it started with (std::shared_ptr<const Config>), so a reload never
+// changes a request in flight.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace slipway::config {
+
+using Duration = std::chrono::milliseconds;
+
+struct Listener {
+  std::string address = "0.0.0.0";
+  uint16_t port = 8080;  // 0: an ephemeral port, reported in the "listening" log line
+};
+
+// One backend server. Only plain http:// is supported (backends sit on a private network).
+struct Endpoint {
+  std::string host;
+  uint16_t port = 0;
+  std::string label() const { return host + ":" + std::to_string(port); }
+};
+
+struct Variant {
+  std::string served_model;                 // model name the backend expects in the request body
+  std::optional<std::string> api_key;       // sent as "Authorization: Bearer ..." instead of the client's
+  std::vector<Endpoint> endpoints;          // at least one
+  double weight_percent = 0.0;              // canary only: share of traffic, 0..100 (fractions allowed)
+};
+
+struct Model {
+  std::string name;                         // the name clients send in "model"
+  Variant baseline;
+  std::optional<Variant> canary;            // absent: all traffic to the baseline
+};
+
+// A route rule pins matching traffic to the baseline. All present matchers must match.
+struct HeaderMatch {
+  std::string name;                         // lower-cased at parse time
+  std::vector<std::string> values;          // exact values; empty means "header present"
+};
+struct RouteRule {
+  std::string name;
+  std::optional<HeaderMatch> header;
+  std::optional<std::string> model;         // client-facing model name
+  std::optional<std::string> path_prefix;   // e.g. "/v1/completions"
+  bool pin_baseline = true;
+};
+
+struct Limits {
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_body_bytes = 4 * 1024 * 1024;
+  std::size_t max_response_bytes = 64 * 1024 * 1024;  // non-streaming upstream bodies
+  std::size_t max_json_depth = 64;
+  Duration read_timeout{10'000};            // whole request (header + body) must arrive within this
+  Duration idle_timeout{60'000};            // keep-alive connection with no request
+  std::size_t max_connections = 10'000;     // per gateway process
+};
+
+struct Timeouts {
+  Duration connect{2'000};
+  Duration first_byte{60'000};              // request sent -> first response byte
+  Duration stream_idle{30'000};             // between two stream chunks
+  Duration total{600'000};                  // whole upstream exchange
+};
+
+struct HealthPolicy {
+  int eject_after_failures = 3;             // consecutive failures before an endpoint is ejected
+  Duration eject_for{10'000};
+  Duration check_interval{2'000};           // active GET of check_path on every endpoint; 0 disables
+  std::string check_path = "/health";
+};
+
+struct Config {
+  Listener listen;
+  int threads = 0;                          // 0: one worker per core
+  Limits limits;
+  Timeouts timeouts;
+  HealthPolicy health;
+  std::string sticky_header = "x-slipway-user";   // used when the body has no "user"; "" disables
+  std::string variant_header = "x-slipway-variant"; // response header naming the variant; "" disables
+  bool passthrough_v1 = true;               // other /v1/* paths go to the model's baseline unchanged
+  std::string log_level = "info";           // debug | info | warn | error
+  std::vector<Model> models;
+  std::vector<RouteRule> routes;
+
+  std::string source;                       // file name (or "<embedded>") the snapshot came from
+  uint64_t generation = 0;                  // set by the loader: 1 for the first, +1 on every reload
+
+  const Model* find_model(std::string_view name) const;
+};
+
+struct ConfigError {
+  std::string path;                         // key path, e.g. "models[0].canary.weight"
+  int line = 0;                             // 1-based; 0 when unknown
+  std::string message;                      // e.g. "must be between 0 and 100, got 150"
+  std::string to_string() const;            // "models[0].canary.weight: must be ... (line 12)"
+};
+
+struct ParseResult {
+  std::shared_ptr<const Config> config;     // null when errors is not empty
+  std::vector<ConfigError> errors;
+};
+
+// Parse and validate a whole document. Every problem found is reported, not only the first.
+ParseResult parse_config(std::string_view yaml_text, std::string_view source_name);
+// Read a file and parse it; an unreadable file is one error with path "" naming the file.
+ParseResult load_config_file(const std::string& path);
+// The built-in demo config (two local simulators), used when the gateway starts with no --config.
+std::string_view embedded_default_config();
+
+}  // namespace slipway::config
