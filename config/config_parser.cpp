@@ -1,0 +1,463 @@
+// parse_config / load_config_file: YAML text -> a validated, immutable Config snapshot.
+// The whole document is read in one pass that records every problem (key path + line) rather than
+// stopping at the first; the snapshot is only returned when there are none. docs/config.md is the
+// reference for every key read here.
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <set>
+
+#include "config/config.hpp"
+#include "config/yaml_reader.hpp"
+
+namespace slipway::config {
+
+namespace {
+
+using detail::join_index;
+using detail::join_key;
+using detail::Reader;
+
+constexpr long long KiB = 1024, MiB = 1024 * KiB, GiB = 1024 * MiB;
+constexpr long long kMaxDurationMs = 24LL * 3'600'000;  // 24h: longer is a typo, not a timeout
+constexpr std::size_t kMaxFileBytes = 16 * MiB;
+
+// "http://host:port", "host:port" or "[v6]:port"; a lone trailing "/" is allowed.
+// Returns an error message, or "" on success.
+std::string parse_endpoint(std::string_view text, Endpoint& out) {
+  std::string_view s = text;
+  if (s.starts_with("https://"))
+    return "TLS to backends is not supported yet; use http:// (got \"" + std::string(text) + "\")";
+  if (s.starts_with("http://")) s.remove_prefix(7);
+  else if (auto p = s.find("://"); p != std::string_view::npos)
+    return "unsupported scheme \"" + std::string(s.substr(0, p)) + "\"; use http://host:port or host:port";
+  if (s.ends_with("/")) s.remove_suffix(1);
+  if (auto slash = s.find('/'); slash != std::string_view::npos)
+    return "must not have a path (got \"" + std::string(s.substr(slash)) +
+           "\"); slipway forwards the client's path, e.g. /v1/chat/completions";
+  std::string_view host, port;
+  if (s.starts_with("[")) {
+    auto close = s.find(']');
+    if (close == std::string_view::npos) return "unterminated IPv6 address in \"" + std::string(text) + "\"";
+    host = s.substr(1, close - 1);
+    std::string_view rest = s.substr(close + 1);
+    if (!rest.starts_with(":")) return "needs a port, like \"" + std::string(s) + ":8000\"";
+    port = rest.substr(1);
+  } else {
+    auto colon = s.rfind(':');
+    if (colon == std::string_view::npos) return "needs a port, like \"" + std::string(s) + ":8000\"";
+    host = s.substr(0, colon);
+    port = s.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos)
+      return "an IPv6 address needs brackets, like \"[::1]:8000\"";
+  }
+  if (host.empty()) return "needs a host (got \"" + std::string(text) + "\")";
+  for (char c : host)
+    if (std::isspace(static_cast<unsigned char>(c)) || c == '@' || c == '?' || c == '#')
+      return "not a valid host: \"" + std::string(host) + "\"";
+  auto n = detail::parse_integer(port);
+  if (!n) return "not a valid port: \"" + std::string(port) + "\"";
+  if (*n < 1 || *n > 65535) return "port must be between 1 and 65535, got " + std::string(port);
+  out.host = std::string(host);
+  out.port = static_cast<uint16_t>(*n);
+  return "";
+}
+
+// A header name: lower-cased, token characters only. "" allowed only when allow_empty.
+void read_header_name(Reader& r, const YAML::Node& v, const std::string& path, bool allow_empty, std::string& out) {
+  std::string s;
+  if (!r.read_string(v, path, s)) return;
+  if (s.empty() && allow_empty) {
+    out.clear();
+    return;
+  }
+  if (!detail::is_header_name(s)) {
+    r.error(path, v, s.empty() ? "must not be empty" : "not a valid header name: \"" + s + "\"");
+    return;
+  }
+  out = detail::lower(s);
+}
+
+void parse_listen(Reader& r, const YAML::Node& n, const std::string& path, Listener& out) {
+  if (!r.check_map(n, path, {"address", "port"})) return;
+  r.field(n, "address", path, [&](const YAML::Node& v, const std::string& p) {
+    std::string s;
+    if (!r.read_string(v, p, s)) return;
+    if (s.starts_with("[") && s.ends_with("]")) s = s.substr(1, s.size() - 2);
+    if (s.empty() || s.find_first_of(" \t/") != std::string::npos)
+      r.error(p, v, "expected an IP address or host name, got " + detail::describe(v));
+    else out.address = s;
+  });
+  r.field(n, "port", path, [&](const YAML::Node& v, const std::string& p) {
+    long long port;
+    if (r.read_integer(v, p, 0, 65535, port)) out.port = static_cast<uint16_t>(port);
+  });
+}
+
+void parse_limits(Reader& r, const YAML::Node& n, const std::string& path, Limits& out) {
+  if (!r.check_map(n, path, {"max_header_bytes", "max_body_bytes", "max_response_bytes", "max_json_depth",
+                             "read_timeout", "idle_timeout", "max_connections"}))
+    return;
+  auto size = [&](std::string_view key, long long max, std::size_t& dst) {
+    r.field(n, key, path, [&](const YAML::Node& v, const std::string& p) {
+      long long b;
+      if (r.read_size(v, p, 1, max, b)) dst = static_cast<std::size_t>(b);
+    });
+  };
+  size("max_header_bytes", 1 * MiB, out.max_header_bytes);
+  size("max_body_bytes", 1 * GiB, out.max_body_bytes);
+  size("max_response_bytes", 1 * GiB, out.max_response_bytes);
+  r.field(n, "max_json_depth", path, [&](const YAML::Node& v, const std::string& p) {
+    long long d;
+    if (r.read_integer(v, p, 1, 1024, d)) out.max_json_depth = static_cast<std::size_t>(d);
+  });
+  r.field(n, "read_timeout", path,
+          [&](const YAML::Node& v, const std::string& p) { r.read_duration(v, p, 1, kMaxDurationMs, out.read_timeout); });
+  r.field(n, "idle_timeout", path,
+          [&](const YAML::Node& v, const std::string& p) { r.read_duration(v, p, 1, kMaxDurationMs, out.idle_timeout); });
+  r.field(n, "max_connections", path, [&](const YAML::Node& v, const std::string& p) {
+    long long c;
+    if (r.read_integer(v, p, 1, 1'000'000, c)) out.max_connections = static_cast<std::size_t>(c);
+  });
+}
+
+void parse_timeouts(Reader& r, const YAML::Node& n, const std::string& path, Timeouts& out) {
+  if (!r.check_map(n, path, {"connect", "first_byte", "stream_idle", "total"})) return;
+  auto dur = [&](std::string_view key, Duration& dst) {
+    r.field(n, key, path,
+            [&](const YAML::Node& v, const std::string& p) { r.read_duration(v, p, 1, kMaxDurationMs, dst); });
+  };
+  dur("connect", out.connect);
+  dur("first_byte", out.first_byte);
+  dur("stream_idle", out.stream_idle);
+  dur("total", out.total);
+}
+
+void parse_health(Reader& r, const YAML::Node& n, const std::string& path, HealthPolicy& out) {
+  if (!r.check_map(n, path, {"eject_after_failures", "eject_for", "check_interval", "check_path"})) return;
+  r.field(n, "eject_after_failures", path, [&](const YAML::Node& v, const std::string& p) {
+    long long k;
+    if (r.read_integer(v, p, 1, 1000, k)) out.eject_after_failures = static_cast<int>(k);
+  });
+  r.field(n, "eject_for", path,
+          [&](const YAML::Node& v, const std::string& p) { r.read_duration(v, p, 1, kMaxDurationMs, out.eject_for); });
+  r.field(n, "check_interval", path, [&](const YAML::Node& v, const std::string& p) {
+    r.read_duration(v, p, 0, kMaxDurationMs, out.check_interval);  // 0 disables active checks
+  });
+  r.field(n, "check_path", path, [&](const YAML::Node& v, const std::string& p) {
+    std::string s;
+    if (!r.read_string(v, p, s)) return;
+    if (!s.starts_with("/") || s.find_first_of(" \t\r\n") != std::string::npos)
+      r.error(p, v, "must be a path starting with \"/\", got " + detail::describe(v));
+    else out.check_path = s;
+  });
+}
+
+// One variant (baseline or canary) of a model.
+void parse_variant(Reader& r, const YAML::Node& n, const std::string& path, bool is_canary,
+                   const std::string& model_name, Variant& out) {
+  // "weight" is known to both so that a baseline weight gets its own message below.
+  if (!r.check_map(n, path, {"served_model", "endpoints", "api_key_env", "api_key", "weight"}, /*null_ok=*/false))
+    return;
+  if (!is_canary)
+    if (auto w = Reader::child(n, "weight"))
+      r.error(join_key(path, "weight"), *w, "only the canary has a weight; the baseline gets the rest");
+
+  out.served_model = model_name;
+  r.field(n, "served_model", path, [&](const YAML::Node& v, const std::string& p) {
+    std::string s;
+    if (!r.read_string(v, p, s)) return;
+    if (s.empty()) r.error(p, v, "must not be empty (leave it out to use the model's name)");
+    else out.served_model = s;
+  });
+
+  if (auto v = Reader::child(n, "endpoints")) {
+    const std::string p = join_key(path, "endpoints");
+    if (!v->IsSequence()) {
+      r.error(p, *v, "expected a list of endpoints like [\"10.0.0.5:8000\"], got " + detail::describe(*v));
+    } else if (v->size() == 0) {
+      r.error(p, *v, "needs at least one endpoint");
+    } else {
+      for (std::size_t i = 0; i < v->size(); ++i) {
+        const YAML::Node item = (*v)[i];
+        const std::string ip = join_index(p, i);
+        std::string text;
+        if (!r.read_string(item, ip, text)) continue;
+        Endpoint ep;
+        if (std::string err = parse_endpoint(text, ep); !err.empty()) {
+          r.error(ip, item, err);
+          continue;
+        }
+        auto dup = std::find_if(out.endpoints.begin(), out.endpoints.end(),
+                                [&](const Endpoint& e) { return e.host == ep.host && e.port == ep.port; });
+        if (dup != out.endpoints.end()) r.error(ip, item, "duplicate endpoint \"" + ep.label() + "\" in this pool");
+        else out.endpoints.push_back(std::move(ep));
+      }
+    }
+  } else {
+    r.error(join_key(path, "endpoints"), n, "required (at least one endpoint like \"10.0.0.5:8000\")");
+  }
+
+  auto key_env = Reader::child(n, "api_key_env");
+  auto key_lit = Reader::child(n, "api_key");
+  if (key_env && key_lit) {
+    r.error(join_key(path, "api_key"), *key_lit, "set either api_key_env or api_key, not both");
+  } else if (key_env) {
+    const std::string p = join_key(path, "api_key_env");
+    std::string var;
+    if (r.read_string(*key_env, p, var)) {
+      const char* val = var.empty() ? nullptr : std::getenv(var.c_str());
+      if (var.empty()) r.error(p, *key_env, "must name an environment variable");
+      else if (!val) r.error(p, *key_env, "environment variable \"" + var + "\" is not set");
+      else if (!*val) r.error(p, *key_env, "environment variable \"" + var + "\" is empty");
+      else out.api_key = std::string(val);
+    }
+  } else if (key_lit) {
+    const std::string p = join_key(path, "api_key");
+    std::string key;
+    if (r.read_string(*key_lit, p, key)) {
+      if (key.empty()) r.error(p, *key_lit, "must not be empty (leave it out to send no key)");
+      else out.api_key = key;
+    }
+  }
+
+  if (is_canary) {
+    r.field(n, "weight", path,
+            [&](const YAML::Node& v, const std::string& p) { r.read_percent(v, p, out.weight_percent); });
+  }
+}
+
+void parse_models(Reader& r, const YAML::Node& root, std::vector<Model>& out) {
+  auto node = Reader::child(root, "models");
+  if (!node || node->IsNull()) {
+    r.error("models", node ? *node : root, "required (a list of models, each with a name and a baseline)");
+    return;
+  }
+  if (!node->IsSequence()) {
+    r.error("models", *node, "expected a list, got " + detail::describe(*node));
+    return;
+  }
+  if (node->size() == 0) {
+    r.error("models", *node, "needs at least one model");
+    return;
+  }
+  std::vector<std::pair<std::string, int>> names;  // name, line: for duplicate reports
+  for (std::size_t i = 0; i < node->size(); ++i) {
+    const YAML::Node m = (*node)[i];
+    const std::string path = join_index("models", i);
+    if (!r.check_map(m, path, {"name", "baseline", "canary"}, /*null_ok=*/false)) continue;
+    Model model;
+    if (auto v = Reader::child(m, "name")) {
+      const std::string p = join_key(path, "name");
+      if (r.read_string(*v, p, model.name)) {
+        if (model.name.empty()) {
+          r.error(p, *v, "must not be empty");
+        } else {
+          auto dup = std::find_if(names.begin(), names.end(), [&](auto& e) { return e.first == model.name; });
+          if (dup != names.end())
+            r.error(p, *v, "duplicate model name \"" + model.name + "\" (first at line " + std::to_string(dup->second) + ")");
+          else names.emplace_back(model.name, detail::line_of(*v));
+        }
+      }
+    } else {
+      r.error(join_key(path, "name"), m, "required (the model name clients send in \"model\")");
+    }
+    if (auto v = Reader::child(m, "baseline")) parse_variant(r, *v, join_key(path, "baseline"), false, model.name, model.baseline);
+    else r.error(join_key(path, "baseline"), m, "required (the baseline variant with at least one endpoint)");
+    if (auto v = Reader::child(m, "canary")) {
+      Variant canary;
+      parse_variant(r, *v, join_key(path, "canary"), true, model.name, canary);
+      model.canary = std::move(canary);
+    }
+    out.push_back(std::move(model));
+  }
+}
+
+void parse_routes(Reader& r, const YAML::Node& node, const std::vector<Model>& models, std::vector<RouteRule>& out) {
+  if (node.IsNull()) return;
+  if (!node.IsSequence()) {
+    r.error("routes", node, "expected a list, got " + detail::describe(node));
+    return;
+  }
+  std::vector<std::string> model_names;
+  for (const auto& m : models)
+    if (!m.name.empty()) model_names.push_back(m.name);
+  std::vector<std::pair<std::string, int>> names;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const YAML::Node rt = node[i];
+    const std::string path = join_index("routes", i);
+    if (!r.check_map(rt, path, {"name", "match", "pin"}, /*null_ok=*/false)) continue;
+    RouteRule rule;
+    if (auto v = Reader::child(rt, "name")) {
+      const std::string p = join_key(path, "name");
+      if (r.read_string(*v, p, rule.name)) {
+        if (rule.name.empty()) {
+          r.error(p, *v, "must not be empty");
+        } else {
+          auto dup = std::find_if(names.begin(), names.end(), [&](auto& e) { return e.first == rule.name; });
+          if (dup != names.end())
+            r.error(p, *v, "duplicate route name \"" + rule.name + "\" (first at line " + std::to_string(dup->second) + ")");
+          else names.emplace_back(rule.name, detail::line_of(*v));
+        }
+      }
+    } else {
+      r.error(join_key(path, "name"), rt, "required (a name for logs and metrics)");
+    }
+
+    const std::string mpath = join_key(path, "match");
+    auto match = Reader::child(rt, "match");
+    if (!match) {
+      r.error(mpath, rt, "required (at least one of header, model, path_prefix)");
+    } else if (r.check_map(*match, mpath, {"header", "model", "path_prefix"}, /*null_ok=*/false)) {
+      bool any = false;
+      if (auto h = Reader::child(*match, "header")) {
+        any = true;
+        const std::string hp = join_key(mpath, "header");
+        if (r.check_map(*h, hp, {"name", "values"}, /*null_ok=*/false)) {
+          HeaderMatch hm;
+          if (auto nv = Reader::child(*h, "name")) read_header_name(r, *nv, join_key(hp, "name"), false, hm.name);
+          else r.error(join_key(hp, "name"), *h, "required (the header name)");
+          r.field(*h, "values", hp,
+                  [&](const YAML::Node& v, const std::string& p) { r.read_string_list(v, p, hm.values); });
+          rule.header = std::move(hm);
+        }
+      }
+      if (auto v = Reader::child(*match, "model")) {
+        any = true;
+        const std::string p = join_key(mpath, "model");
+        std::string name;
+        if (r.read_string(*v, p, name)) {
+          if (std::find(model_names.begin(), model_names.end(), name) == model_names.end())
+            r.error(p, *v, "no model named \"" + name + "\" is configured" + detail::did_you_mean(name, model_names));
+          else rule.model = name;
+        }
+      }
+      if (auto v = Reader::child(*match, "path_prefix")) {
+        any = true;
+        const std::string p = join_key(mpath, "path_prefix");
+        std::string s;
+        if (r.read_string(*v, p, s)) {
+          if (!s.starts_with("/")) r.error(p, *v, "must start with \"/\", got " + detail::describe(*v));
+          else rule.path_prefix = s;
+        }
+      }
+      if (!any) r.error(mpath, *match, "needs at least one of header, model, path_prefix");
+    }
+
+    r.field(rt, "pin", path, [&](const YAML::Node& v, const std::string& p) {
+      std::string s;
+      if (!r.read_string(v, p, s)) return;
+      if (s != "baseline") r.error(p, v, "must be \"baseline\" (the only pin supported), got " + detail::describe(v));
+    });
+    rule.pin_baseline = true;
+    out.push_back(std::move(rule));
+  }
+}
+
+void parse_root(Reader& r, const YAML::Node& root, Config& cfg) {
+  if (!root.IsDefined() || root.IsNull()) {
+    r.error("models", 0, "required");
+    return;
+  }
+  if (!root.IsMap()) {
+    r.error("", root, "expected a mapping of settings at the top level, got " + detail::describe(root));
+    return;
+  }
+  r.check_map(root, "",
+              {"listen", "threads", "limits", "timeouts", "health", "sticky_header", "variant_header",
+               "passthrough_v1", "log_level", "models", "routes"});
+  if (auto v = Reader::child(root, "listen")) parse_listen(r, *v, "listen", cfg.listen);
+  r.field(root, "threads", "", [&](const YAML::Node& v, const std::string& p) {
+    long long t;
+    if (r.read_integer(v, p, 0, 256, t)) cfg.threads = static_cast<int>(t);
+  });
+  if (auto v = Reader::child(root, "limits")) parse_limits(r, *v, "limits", cfg.limits);
+  if (auto v = Reader::child(root, "timeouts")) parse_timeouts(r, *v, "timeouts", cfg.timeouts);
+  if (auto v = Reader::child(root, "health")) parse_health(r, *v, "health", cfg.health);
+  r.field(root, "sticky_header", "",
+          [&](const YAML::Node& v, const std::string& p) { read_header_name(r, v, p, true, cfg.sticky_header); });
+  r.field(root, "variant_header", "",
+          [&](const YAML::Node& v, const std::string& p) { read_header_name(r, v, p, true, cfg.variant_header); });
+  r.field(root, "passthrough_v1", "",
+          [&](const YAML::Node& v, const std::string& p) { r.read_bool(v, p, cfg.passthrough_v1); });
+  r.field(root, "log_level", "", [&](const YAML::Node& v, const std::string& p) {
+    static const std::vector<std::string> kLevels = {"debug", "info", "warn", "error"};
+    std::string s;
+    if (!r.read_string(v, p, s)) return;
+    if (std::find(kLevels.begin(), kLevels.end(), s) == kLevels.end())
+      r.error(p, v, "must be one of debug, info, warn, error, got " + detail::describe(v) + detail::did_you_mean(s, kLevels));
+    else cfg.log_level = s;
+  });
+  parse_models(r, root, cfg.models);
+  if (auto v = Reader::child(root, "routes")) parse_routes(r, *v, cfg.models, cfg.routes);
+}
+
+}  // namespace
+
+ParseResult parse_config(std::string_view yaml_text, std::string_view source_name) {
+  ParseResult result;
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml_text));
+  } catch (const YAML::Exception& e) {
+    const int line = e.mark.line < 0 ? 0 : e.mark.line + 1;
+    result.errors.push_back(ConfigError{"", line, "YAML syntax error: " + e.msg});
+    return result;
+  }
+  Reader r;
+  auto cfg = std::make_shared<Config>();
+  try {
+    parse_root(r, root, *cfg);
+  } catch (const YAML::Exception& e) {
+    // Not expected (every access is type-checked first); never let a corner of yaml-cpp crash a reload.
+    r.error("", e.mark.line < 0 ? 0 : e.mark.line + 1, std::string("unexpected YAML error: ") + e.what());
+  }
+  // Report in document order, so the list reads top to bottom like the file.
+  std::stable_sort(r.errors.begin(), r.errors.end(),
+                   [](const ConfigError& a, const ConfigError& b) { return a.line < b.line; });
+  if (!r.errors.empty()) {
+    result.errors = std::move(r.errors);
+    return result;
+  }
+  cfg->source = std::string(source_name);
+  cfg->generation = 0;
+  result.config = std::move(cfg);
+  return result;
+}
+
+ParseResult load_config_file(const std::string& path) {
+  ParseResult result;
+  auto fail = [&](const std::string& why) {
+    result.errors.push_back(ConfigError{"", 0, "cannot read config file \"" + path + "\": " + why});
+    return result;
+  };
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return fail(std::strerror(errno));
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    const std::size_t n = std::fread(buf, 1, sizeof buf, f);
+    text.append(buf, n);
+    if (text.size() > kMaxFileBytes) {
+      std::fclose(f);
+      return fail("larger than 16MiB");
+    }
+    if (n < sizeof buf) {
+      if (std::ferror(f)) {
+        const int err = errno;
+        std::fclose(f);
+        return fail(std::strerror(err));
+      }
+      break;
+    }
+  }
+  std::fclose(f);
+  return parse_config(text, path);
+}
+
+}  // namespace slipway::config

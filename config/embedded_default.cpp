@@ -1,0 +1,45 @@
+// The built-in demo config: the same text as config/examples/demo.yaml (a unit test parses both and
+// compares the results). Used when the gateway starts with no --config.
+#include "config/config.hpp"
+
+namespace slipway::config {
+
+namespace {
+constexpr std::string_view kDemoConfig = R"yaml(
+# slipway demo config: the one the gateway uses when started without --config.
+#
+# It puts slipway on 127.0.0.1:8080 in front of two simulated vLLM servers (tools/vllm-sim):
+#   - the baseline, the full-precision model, on 127.0.0.1:8001
+#   - the canary, a quantized copy of it, on 127.0.0.1:8002
+# Clients ask for model "demo"; slipway sends 10% of users to the canary and the rest to the baseline,
+# and the same user always lands on the same side. docs/config.md describes every key.
+
+listen:
+  address: 127.0.0.1        # loopback only: the demo is not reachable from other machines
+  port: 8080
+
+log_level: info             # debug | info | warn | error
+
+models:
+  - name: demo              # the name clients put in the request's "model" field
+    baseline:               # the trusted model: gets all traffic not sent to the canary
+      served_model: demo-fp16          # the name the backend itself expects
+      endpoints: ["127.0.0.1:8001"]    # one or more vLLM servers (http://host:port or host:port)
+    canary:                 # the candidate under test
+      served_model: demo-int4
+      endpoints: ["127.0.0.1:8002"]
+      weight: 10            # percent of users sent here (0..100, fractions such as 0.5 allowed)
+
+routes:
+  # Requests marked as high-stakes never go to the canary, whatever the weight.
+  # Try it: curl -H 'x-slipway-tier: high-stakes' ...
+  - name: high-stakes
+    match:
+      header: {name: x-slipway-tier, values: [high-stakes]}
+    pin: baseline
+)yaml";
+}  // namespace
+
+std::string_view embedded_default_config() { return kDemoConfig; }
+
+}  // namespace slipway::config
