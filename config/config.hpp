@@ -18,6 +18,7 @@ using Duration = std::chrono::milliseconds;
 struct Listener {
   std::string address = "0.0.0.0";
   uint16_t port = 8080;  // 0: an ephemeral port, reported in the "listening" log line
+  bool operator==(const Listener&) const = default;
 };
 
 // One backend server. Only plain http:// is supported (backends sit on a private network).
@@ -25,6 +26,7 @@ struct Endpoint {
   std::string host;
   uint16_t port = 0;
   std::string label() const { return host + ":" + std::to_string(port); }
+  bool operator==(const Endpoint&) const = default;
 };
 
 struct Variant {
@@ -32,18 +34,21 @@ struct Variant {
   std::optional<std::string> api_key;       // sent as "Authorization: Bearer ..." instead of the client's
   std::vector<Endpoint> endpoints;          // at least one
   double weight_percent = 0.0;              // canary only: share of traffic, 0..100 (fractions allowed)
+  bool operator==(const Variant&) const = default;
 };
 
 struct Model {
   std::string name;                         // the name clients send in "model"
   Variant baseline;
   std::optional<Variant> canary;            // absent: all traffic to the baseline
+  bool operator==(const Model&) const = default;
 };
 
 // A route rule pins matching traffic to the baseline. All present matchers must match.
 struct HeaderMatch {
   std::string name;                         // lower-cased at parse time
   std::vector<std::string> values;          // exact values; empty means "header present"
+  bool operator==(const HeaderMatch&) const = default;
 };
 struct RouteRule {
   std::string name;
@@ -51,6 +56,7 @@ struct RouteRule {
   std::optional<std::string> model;         // client-facing model name
   std::optional<std::string> path_prefix;   // e.g. "/v1/completions"
   bool pin_baseline = true;
+  bool operator==(const RouteRule&) const = default;
 };
 
 struct Limits {
@@ -61,6 +67,7 @@ struct Limits {
   Duration read_timeout{10'000};            // whole request (header + body) must arrive within this
   Duration idle_timeout{60'000};            // keep-alive connection with no request
   std::size_t max_connections = 10'000;     // per gateway process
+  bool operator==(const Limits&) const = default;
 };
 
 struct Timeouts {
@@ -68,6 +75,7 @@ struct Timeouts {
   Duration first_byte{60'000};              // request sent -> first response byte
   Duration stream_idle{30'000};             // between two stream chunks
   Duration total{600'000};                  // whole upstream exchange
+  bool operator==(const Timeouts&) const = default;
 };
 
 struct HealthPolicy {
@@ -75,6 +83,7 @@ struct HealthPolicy {
   Duration eject_for{10'000};
   Duration check_interval{2'000};           // active GET of check_path on every endpoint; 0 disables
   std::string check_path = "/health";
+  bool operator==(const HealthPolicy&) const = default;
 };
 
 struct Config {
@@ -91,9 +100,11 @@ struct Config {
   std::vector<RouteRule> routes;
 
   std::string source;                       // file name (or "<embedded>") the snapshot came from
-  uint64_t generation = 0;                  // set by the loader: 1 for the first, +1 on every reload
+  uint64_t generation = 0;                  // 0 from parse_config; the gateway sets 1 for the first, +1 per reload
 
   const Model* find_model(std::string_view name) const;
+  // Member-wise, source and generation included (compare copies with those cleared to compare settings).
+  bool operator==(const Config&) const = default;
 };
 
 struct ConfigError {
@@ -101,6 +112,7 @@ struct ConfigError {
   int line = 0;                             // 1-based; 0 when unknown
   std::string message;                      // e.g. "must be between 0 and 100, got 150"
   std::string to_string() const;            // "models[0].canary.weight: must be ... (line 12)"
+  bool operator==(const ConfigError&) const = default;
 };
 
 struct ParseResult {
