@@ -165,7 +165,7 @@ void parse_variant(Reader& r, const YAML::Node& n, const std::string& path, bool
   if (!r.check_map(n, path, {"served_model", "endpoints", "api_key_env", "api_key", "weight"}, /*null_ok=*/false))
     return;
   if (!is_canary)
-    if (auto w = Reader::child(n, "weight"))
+    if (auto w = r.child(n, "weight"))
       r.error(join_key(path, "weight"), *w, "only the canary has a weight; the baseline gets the rest");
 
   out.served_model = model_name;
@@ -176,7 +176,7 @@ void parse_variant(Reader& r, const YAML::Node& n, const std::string& path, bool
     else out.served_model = s;
   });
 
-  if (auto v = Reader::child(n, "endpoints")) {
+  if (auto v = r.child(n, "endpoints")) {
     const std::string p = join_key(path, "endpoints");
     if (!v->IsSequence()) {
       r.error(p, *v, "expected a list of endpoints like [\"10.0.0.5:8000\"], got " + detail::describe(*v));
@@ -203,8 +203,8 @@ void parse_variant(Reader& r, const YAML::Node& n, const std::string& path, bool
     r.error(join_key(path, "endpoints"), n, "required (at least one endpoint like \"10.0.0.5:8000\")");
   }
 
-  auto key_env = Reader::child(n, "api_key_env");
-  auto key_lit = Reader::child(n, "api_key");
+  auto key_env = r.child(n, "api_key_env");
+  auto key_lit = r.child(n, "api_key");
   if (key_env && key_lit) {
     r.error(join_key(path, "api_key"), *key_lit, "set either api_key_env or api_key, not both");
   } else if (key_env) {
@@ -233,7 +233,7 @@ void parse_variant(Reader& r, const YAML::Node& n, const std::string& path, bool
 }
 
 void parse_models(Reader& r, const YAML::Node& root, std::vector<Model>& out) {
-  auto node = Reader::child(root, "models");
+  auto node = r.child(root, "models");
   if (!node || node->IsNull()) {
     r.error("models", node ? *node : root, "required (a list of models, each with a name and a baseline)");
     return;
@@ -252,7 +252,7 @@ void parse_models(Reader& r, const YAML::Node& root, std::vector<Model>& out) {
     const std::string path = join_index("models", i);
     if (!r.check_map(m, path, {"name", "baseline", "canary"}, /*null_ok=*/false)) continue;
     Model model;
-    if (auto v = Reader::child(m, "name")) {
+    if (auto v = r.child(m, "name")) {
       const std::string p = join_key(path, "name");
       if (r.read_string(*v, p, model.name)) {
         if (model.name.empty()) {
@@ -267,9 +267,9 @@ void parse_models(Reader& r, const YAML::Node& root, std::vector<Model>& out) {
     } else {
       r.error(join_key(path, "name"), m, "required (the model name clients send in \"model\")");
     }
-    if (auto v = Reader::child(m, "baseline")) parse_variant(r, *v, join_key(path, "baseline"), false, model.name, model.baseline);
+    if (auto v = r.child(m, "baseline")) parse_variant(r, *v, join_key(path, "baseline"), false, model.name, model.baseline);
     else r.error(join_key(path, "baseline"), m, "required (the baseline variant with at least one endpoint)");
-    if (auto v = Reader::child(m, "canary")) {
+    if (auto v = r.child(m, "canary")) {
       Variant canary;
       parse_variant(r, *v, join_key(path, "canary"), true, model.name, canary);
       model.canary = std::move(canary);
@@ -293,7 +293,7 @@ void parse_routes(Reader& r, const YAML::Node& node, const std::vector<Model>& m
     const std::string path = join_index("routes", i);
     if (!r.check_map(rt, path, {"name", "match", "pin"}, /*null_ok=*/false)) continue;
     RouteRule rule;
-    if (auto v = Reader::child(rt, "name")) {
+    if (auto v = r.child(rt, "name")) {
       const std::string p = join_key(path, "name");
       if (r.read_string(*v, p, rule.name)) {
         if (rule.name.empty()) {
@@ -310,24 +310,24 @@ void parse_routes(Reader& r, const YAML::Node& node, const std::vector<Model>& m
     }
 
     const std::string mpath = join_key(path, "match");
-    auto match = Reader::child(rt, "match");
+    auto match = r.child(rt, "match");
     if (!match) {
       r.error(mpath, rt, "required (at least one of header, model, path_prefix)");
     } else if (r.check_map(*match, mpath, {"header", "model", "path_prefix"}, /*null_ok=*/false)) {
       bool any = false;
-      if (auto h = Reader::child(*match, "header")) {
+      if (auto h = r.child(*match, "header")) {
         any = true;
         const std::string hp = join_key(mpath, "header");
         if (r.check_map(*h, hp, {"name", "values"}, /*null_ok=*/false)) {
           HeaderMatch hm;
-          if (auto nv = Reader::child(*h, "name")) read_header_name(r, *nv, join_key(hp, "name"), false, hm.name);
+          if (auto nv = r.child(*h, "name")) read_header_name(r, *nv, join_key(hp, "name"), false, hm.name);
           else r.error(join_key(hp, "name"), *h, "required (the header name)");
           r.field(*h, "values", hp,
                   [&](const YAML::Node& v, const std::string& p) { r.read_string_list(v, p, hm.values); });
           rule.header = std::move(hm);
         }
       }
-      if (auto v = Reader::child(*match, "model")) {
+      if (auto v = r.child(*match, "model")) {
         any = true;
         const std::string p = join_key(mpath, "model");
         std::string name;
@@ -337,7 +337,7 @@ void parse_routes(Reader& r, const YAML::Node& node, const std::vector<Model>& m
           else rule.model = name;
         }
       }
-      if (auto v = Reader::child(*match, "path_prefix")) {
+      if (auto v = r.child(*match, "path_prefix")) {
         any = true;
         const std::string p = join_key(mpath, "path_prefix");
         std::string s;
@@ -346,7 +346,8 @@ void parse_routes(Reader& r, const YAML::Node& node, const std::vector<Model>& m
           else rule.path_prefix = s;
         }
       }
-      if (!any) r.error(mpath, *match, "needs at least one of header, model, path_prefix");
+      // Only unknown keys (already reported, e.g. "hedaer") would make this a second error for one typo.
+      if (!any && match->size() == 0) r.error(mpath, *match, "needs at least one of header, model, path_prefix");
     }
 
     r.field(rt, "pin", path, [&](const YAML::Node& v, const std::string& p) {
@@ -371,14 +372,14 @@ void parse_root(Reader& r, const YAML::Node& root, Config& cfg) {
   r.check_map(root, "",
               {"listen", "threads", "limits", "timeouts", "health", "sticky_header", "variant_header",
                "passthrough_v1", "log_level", "models", "routes"});
-  if (auto v = Reader::child(root, "listen")) parse_listen(r, *v, "listen", cfg.listen);
+  if (auto v = r.child(root, "listen")) parse_listen(r, *v, "listen", cfg.listen);
   r.field(root, "threads", "", [&](const YAML::Node& v, const std::string& p) {
     long long t;
     if (r.read_integer(v, p, 0, 256, t)) cfg.threads = static_cast<int>(t);
   });
-  if (auto v = Reader::child(root, "limits")) parse_limits(r, *v, "limits", cfg.limits);
-  if (auto v = Reader::child(root, "timeouts")) parse_timeouts(r, *v, "timeouts", cfg.timeouts);
-  if (auto v = Reader::child(root, "health")) parse_health(r, *v, "health", cfg.health);
+  if (auto v = r.child(root, "limits")) parse_limits(r, *v, "limits", cfg.limits);
+  if (auto v = r.child(root, "timeouts")) parse_timeouts(r, *v, "timeouts", cfg.timeouts);
+  if (auto v = r.child(root, "health")) parse_health(r, *v, "health", cfg.health);
   r.field(root, "sticky_header", "",
           [&](const YAML::Node& v, const std::string& p) { read_header_name(r, v, p, true, cfg.sticky_header); });
   r.field(root, "variant_header", "",
@@ -394,7 +395,7 @@ void parse_root(Reader& r, const YAML::Node& root, Config& cfg) {
     else cfg.log_level = s;
   });
   parse_models(r, root, cfg.models);
-  if (auto v = Reader::child(root, "routes")) parse_routes(r, *v, cfg.models, cfg.routes);
+  if (auto v = r.child(root, "routes")) parse_routes(r, *v, cfg.models, cfg.routes);
 }
 
 }  // namespace

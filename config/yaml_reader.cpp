@@ -210,9 +210,19 @@ bool Reader::check_map(const YAML::Node& node, const std::string& path, const st
 
 std::optional<YAML::Node> Reader::child(const YAML::Node& map, std::string_view key) {
   if (!map.IsDefined() || !map.IsMap()) return std::nullopt;
-  for (auto it = map.begin(); it != map.end(); ++it)
-    if (it->first.IsScalar() && it->first.Scalar() == key) return it->second;
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    if (!it->first.IsScalar() || it->first.Scalar() != key) continue;
+    if (it->second.IsNull()) empty_value_lines_.emplace_back(it->second, line_of(it->first));
+    return it->second;
+  }
   return std::nullopt;
+}
+
+int Reader::line(const YAML::Node& node) const {
+  if (node.IsDefined() && node.IsNull())
+    for (const auto& [n, l] : empty_value_lines_)
+      if (n.is(node)) return l;
+  return line_of(node);
 }
 
 bool Reader::read_string(const YAML::Node& v, const std::string& path, std::string& out) {

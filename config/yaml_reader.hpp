@@ -46,15 +46,18 @@ class Reader {
 
   void error(std::string path, int line, std::string message);
   void error(std::string path, const YAML::Node& at, std::string message) {
-    error(std::move(path), line_of(at), std::move(message));
+    error(std::move(path), line(at), std::move(message));
   }
+  // line_of(node), except that an empty value ("key:" with nothing after it) reports its key's line:
+  // yaml-cpp marks such a value at the next token, often on a later line.
+  int line(const YAML::Node& node) const;
 
   // True when node is a mapping (a null node counts as an empty one when null_ok). Reports a type
   // error otherwise; reports every unknown key (with a suggestion) and every duplicate key.
   bool check_map(const YAML::Node& node, const std::string& path, const std::vector<std::string>& known,
                  bool null_ok = true);
-  // The value under key in a mapping checked by check_map, or nullopt when absent (or node is null).
-  static std::optional<YAML::Node> child(const YAML::Node& map, std::string_view key);
+  // The value under key in a mapping checked by check_map, or nullopt when absent (or map is null).
+  std::optional<YAML::Node> child(const YAML::Node& map, std::string_view key);
 
   // Typed reads of one value. On a problem: report it, leave out unchanged, return false.
   bool read_string(const YAML::Node& v, const std::string& path, std::string& out);
@@ -71,6 +74,9 @@ class Reader {
   void field(const YAML::Node& map, std::string_view key, const std::string& base, F&& read) {
     if (auto v = child(map, key)) read(*v, join_key(base, key));
   }
+
+ private:
+  std::vector<std::pair<YAML::Node, int>> empty_value_lines_;  // empty value -> its key's line
 };
 
 }  // namespace slipway::config::detail
