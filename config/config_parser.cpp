@@ -2,6 +2,8 @@
 // The whole document is read in one pass that records every problem (key path + line) rather than
 // stopping at the first; the snapshot is only returned when there are none. docs/config.md is the
 // reference for every key read here.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -89,8 +91,10 @@ void parse_listen(Reader& r, const YAML::Node& n, const std::string& path, Liste
     std::string s;
     if (!r.read_string(v, p, s)) return;
     if (s.starts_with("[") && s.ends_with("]")) s = s.substr(1, s.size() - 2);
-    if (s.empty() || s.find_first_of(" \t/") != std::string::npos)
-      r.error(p, v, "expected an IP address or host name, got " + detail::describe(v));
+    // The listener binds an address literal (no name resolution at start or reload).
+    unsigned char buf[sizeof(in6_addr)];
+    if (inet_pton(AF_INET, s.c_str(), buf) != 1 && inet_pton(AF_INET6, s.c_str(), buf) != 1)
+      r.error(p, v, "expected an IP address like 0.0.0.0, 127.0.0.1 or ::, got " + detail::describe(v));
     else out.address = s;
   });
   r.field(n, "port", path, [&](const YAML::Node& v, const std::string& p) {
@@ -142,7 +146,7 @@ void parse_health(Reader& r, const YAML::Node& n, const std::string& path, Healt
   if (!r.check_map(n, path, {"eject_after_failures", "eject_for", "check_interval", "check_path"})) return;
   r.field(n, "eject_after_failures", path, [&](const YAML::Node& v, const std::string& p) {
     long long k;
-    if (r.read_integer(v, p, 1, 1000, k)) out.eject_after_failures = static_cast<int>(k);
+    if (r.read_integer(v, p, 1, 1'000'000, k)) out.eject_after_failures = static_cast<int>(k);
   });
   r.field(n, "eject_for", path,
           [&](const YAML::Node& v, const std::string& p) { r.read_duration(v, p, 1, kMaxDurationMs, out.eject_for); });

@@ -312,7 +312,7 @@ models:
   CHECK(error_of(with("limits: {max_json_depth: 0}")) == "limits.max_json_depth: must be between 1 and 1024, got 0 (line 1)");
   CHECK(error_of(with("limits: {max_json_depth: 1025}")) == "limits.max_json_depth: must be between 1 and 1024, got 1025 (line 1)");
   CHECK(error_of(with("limits: {max_connections: 0}")) == "limits.max_connections: must be between 1 and 1000000, got 0 (line 1)");
-  CHECK(error_of(with("health: {eject_after_failures: 0}")) == "health.eject_after_failures: must be between 1 and 1000, got 0 (line 1)");
+  CHECK(error_of(with("health: {eject_after_failures: 0}")) == "health.eject_after_failures: must be between 1 and 1000000, got 0 (line 1)");
 }
 
 TEST_CASE("config: type errors and other scalar checks", "[config]") {
@@ -326,7 +326,12 @@ TEST_CASE("config: type errors and other scalar checks", "[config]") {
   CHECK(error_of(with("limits: 5")) == "limits: expected a mapping, got \"5\" (line 1)");
   CHECK(error_of(with("health: {check_path: health}")) ==
         "health.check_path: must be a path starting with \"/\", got \"health\" (line 1)");
-  CHECK(error_of(with("listen: {address: \"\"}")) == "listen.address: expected an IP address or host name, got \"\" (line 1)");
+  CHECK(error_of(with("listen: {address: \"\"}")) ==
+        "listen.address: expected an IP address like 0.0.0.0, 127.0.0.1 or ::, got \"\" (line 1)");
+  CHECK(error_of(with("listen: {address: localhost}")) ==
+        "listen.address: expected an IP address like 0.0.0.0, 127.0.0.1 or ::, got \"localhost\" (line 1)");
+  CHECK(ok(with("listen: {address: \"::\"}"))->listen.address == "::");
+  CHECK(ok(with("listen: {address: \"[::1]\"}"))->listen.address == "::1");
   CHECK(ok(with("sticky_header: \"\""))->sticky_header.empty());
   CHECK(ok(with("limits:"))->limits == Limits{});  // an empty section keeps the defaults
 }
