@@ -42,10 +42,12 @@ test('a backend that is down gives a 502/503 OpenAI error, and /readyz says not 
   const port = await closedPort();
   const down = await startGateway(modelConfig({ name: 'down', baseline: { model: 'x', endpoint: `127.0.0.1:${port}` } }), { waitReady: false });
   const t0 = performance.now();
-  const r = await postJson(`${down.base}/chat/completions`, chat('down'));
+  const r = await postJson(`${down.base}/chat/completions`, chat('down'), { headers: { 'x-request-id': 'down-req-1' } });
   expectOpenAIError(assert, r, { status: [502, 503] });
   assert.ok(performance.now() - t0 < 5000, 'the error took more than 5 s');
-  assert.ok(r.headers.get('x-request-id'), 'an error carries x-request-id too');
+  assert.equal(r.headers.get('x-request-id'), 'down-req-1', 'an error carries the x-request-id too');
+  // The failure is logged, with the request id in the line.
+  await down.proc.waitForLine((l) => l.text.includes('down-req-1'), { timeoutMs: 2000, what: 'a log line with the request id down-req-1' });
   // Streaming request to a down backend: an error status (not a 200 with an empty stream).
   const s = await postJson(`${down.base}/chat/completions`, chat('down', 'hi', { stream: true }));
   expectOpenAIError(assert, s, { status: [502, 503] });
@@ -126,17 +128,6 @@ test('garbage from the backend and a reset mid-stream give an error, not a hang 
   }
   assert.ok(ended && performance.now() - t0 < 5000, 'the reset stream hung');
 
-  // A stream that stalls mid-way is ended after stream_idle.
-  const t1 = performance.now();
-  try {
-    const r = await fetch(url(), {
-      method: 'POST', headers: { 'content-type': 'application/json', 'x-sim-fault': 'endless_stream' },
-      body: JSON.stringify(chat('m', 'hi', { stream: true })),
-      signal: AbortSignal.timeout(2000),
-    });
-    await r.body?.cancel();
-  } catch { /* aborted */ }
-  assert.ok(performance.now() - t1 < 3000);
   await assertStillServes();
 }));
 

@@ -52,9 +52,6 @@ test('x-request-id: the client\'s is kept and forwarded; otherwise a new unique 
   // Also on gateway-made errors.
   const e = await postJson(url(), chat('nope'), { headers: { 'x-request-id': 'err-7' } });
   assert.equal(e.headers.get('x-request-id'), 'err-7');
-  // And the request id appears in the gateway's log lines about the request.
-  const logged = gw.proc.lines.some((l) => l.json && JSON.stringify(l.json).includes('client-req-42'));
-  assert.ok(logged, 'no log line carries the request id');
 }));
 
 test('the body model is rewritten to the variant\'s served model; everything else is forwarded as is', withLogs(async () => {

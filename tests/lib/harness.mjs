@@ -22,6 +22,9 @@ export const SLIPWAY_BIN = process.env.SLIPWAY_BIN ?? path.join(SOURCE_DIR, 'bui
 export const VLLM_SIM_BIN = process.env.VLLM_SIM_BIN ?? path.join(SOURCE_DIR, 'build/tools/vllm-sim/vllm-sim');
 
 const STARTUP_TIMEOUT_MS = 15_000;
+const REQUEST_TIMEOUT_MS = 30_000;        // no single request of a test may hang longer
+// ctest kills a test after 300 s; end before that, so that the exit handler still kills our children.
+const FILE_DEADLINE_MS = Number(process.env.SLIPWAY_TEST_DEADLINE_MS ?? 270_000);
 const LOG_TAIL_LINES = 150;
 
 // ---------------------------------------------------------------------------------------------------
@@ -39,6 +42,7 @@ function killAllNow() {
   for (const p of processes) {
     try { p.child.kill('SIGKILL'); } catch { /* already gone */ }
   }
+  try { if (pidFile) fs.rmSync(pidFile, { force: true }); } catch { /* best effort */ }
 }
 process.on('exit', () => {
   killAllNow();
@@ -48,6 +52,31 @@ process.on('exit', () => {
 });
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.once(sig, () => { killAllNow(); process.exit(128 + os.constants.signals[sig]); });
+}
+setTimeout(() => {
+  process.stderr.write(`harness: the test file ran for ${FILE_DEADLINE_MS} ms; stopping everything\n`);
+  dumpLogs();
+  process.exit(1);   // the 'exit' handler kills the children
+}, FILE_DEADLINE_MS).unref();
+
+// Last resort when this process is killed with SIGKILL (no handler runs): a watchdog shell polls our pid
+// and then kills, by pid, the children still listed in the pid file (entries are removed as they exit).
+let pidFile;
+function watchChild(pid) {
+  if (!pidFile) {
+    pidFile = path.join(os.tmpdir(), `slipway-test-pids-${process.pid}`);
+    fs.writeFileSync(pidFile, '');
+    const script = `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; `
+      + `if [ -s "${pidFile}" ]; then kill -9 $(cat "${pidFile}") 2>/dev/null; fi; rm -f "${pidFile}"`;
+    const wd = spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' });
+    wd.unref();
+  }
+  fs.appendFileSync(pidFile, `${pid}\n`);
+}
+function unwatchChild(pid) {
+  if (!pidFile || !fs.existsSync(pidFile)) return;
+  const rest = fs.readFileSync(pidFile, 'utf8').split('\n').filter((l) => l && l !== String(pid));
+  fs.writeFileSync(pidFile, rest.map((l) => `${l}\n`).join(''));
 }
 
 /** Stops every process started by this harness (SIGTERM, then SIGKILL after `graceMs`). */
@@ -88,6 +117,7 @@ class Managed {
     if (!fs.existsSync(bin)) throw new Error(`${label}: binary not found: ${bin}`);
     this.child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env }, cwd: opts.cwd });
     processes.add(this);
+    if (this.child.pid) watchChild(this.child.pid);
     for (const stream of ['stdout', 'stderr']) {
       const rl = readline.createInterface({ input: this.child[stream] });
       rl.on('line', (text) => this.#onLine(stream, text));
@@ -95,6 +125,7 @@ class Managed {
     this.exitPromise = once(this.child, 'exit').then(([code, signal]) => {
       this.exited = true;
       this.exitCode = code ?? signal;
+      unwatchChild(this.child.pid);
       for (const w of this.waiters.splice(0)) {
         clearTimeout(w.timer);
         w.reject(new Error(`${this.label} exited (${this.exitCode}) while waiting for ${w.what}`));
@@ -310,7 +341,7 @@ export function writeFileAtomic(file, text) {
 
 async function fetchStatus(url) {
   try {
-    const r = await fetch(url);
+    const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
     await r.arrayBuffer();
     return r.status;
   } catch {
@@ -335,7 +366,7 @@ export async function waitFor(cond, { timeoutMs = 5000, intervalMs = 50, what = 
  * POST a JSON body (object or raw string) and read the whole answer.
  * Returns { status, headers, text, json (or undefined), ms }.
  */
-export async function postJson(url, body, { headers = {}, signal } = {}) {
+export async function postJson(url, body, { headers = {}, signal = AbortSignal.timeout(REQUEST_TIMEOUT_MS) } = {}) {
   const t0 = performance.now();
   const r = await fetch(url, {
     method: 'POST',
@@ -349,8 +380,8 @@ export async function postJson(url, body, { headers = {}, signal } = {}) {
   return { status: r.status, headers: r.headers, text, json, ms: performance.now() - t0 };
 }
 
-export async function getJson(url, { headers = {} } = {}) {
-  const r = await fetch(url, { headers });
+export async function getJson(url, { headers = {}, signal = AbortSignal.timeout(REQUEST_TIMEOUT_MS) } = {}) {
+  const r = await fetch(url, { headers, signal });
   const text = await r.text();
   let json;
   try { json = JSON.parse(text); } catch { /* not JSON */ }
