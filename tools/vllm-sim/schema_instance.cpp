@@ -8,6 +8,7 @@
 // Not covered: not, if/then/else, patternProperties, dependent*, contains, unevaluated*.
 #include "tools/vllm-sim/sim.hpp"
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <set>
@@ -20,8 +21,18 @@ const json::value* resolve_ref(const json::value& root, std::string_view ref) {
   ref.remove_prefix(1);
   if (ref.empty()) return &root;
   if (ref[0] != '/') return nullptr;  // anchors are not supported
+  std::string ptr;  // percent-decode (URI fragment), then it is a JSON pointer
+  for (std::size_t i = 0; i < ref.size(); ++i) {
+    if (ref[i] == '%' && i + 2 < ref.size() + 0 && std::isxdigit(static_cast<unsigned char>(ref[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(ref[i + 2]))) {
+      ptr.push_back(static_cast<char>(std::stoi(std::string(ref.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else {
+      ptr.push_back(ref[i]);
+    }
+  }
   json::error_code ec;
-  const json::value* v = root.find_pointer(ref, ec);
+  const json::value* v = root.find_pointer(ptr, ec);
   return ec ? nullptr : v;
 }
 
@@ -231,6 +242,7 @@ struct Gen {
     bool closed = addl && addl->is_bool() && !addl->get_bool();
     if (props)
       for (auto& kv : *props) {
+        if (kv.value().is_bool() && !kv.value().get_bool()) continue;  // `false`: must not appear
         bool required = req.count(kv.key()) > 0;
         if (required || (!minimal && rng.chance(0.7))) out[kv.key()] = gen(kv.value(), depth + 1);
       }
@@ -279,11 +291,12 @@ struct Gen {
     std::set<std::string> seen;
     for (std::int64_t i = 0; i < n; ++i) {
       const json::value* sub = i < np ? &(*prefix)[static_cast<std::size_t>(i)] : rest;
+      if (sub && sub->is_bool() && !sub->get_bool()) break;  // no item may be here
       json::value v;
-      for (int attempt = 0; attempt < 6; ++attempt) {
+      for (int attempt = 0; attempt < 24; ++attempt) {
         v = sub ? gen(*sub, depth + 1) : json::value(lorem_words(rng, 1));
         if (!unique || seen.insert(json::serialize(v)).second) break;
-        if (attempt == 5) return out;  // cannot make more distinct items
+        if (attempt == 23) return out;  // cannot make more distinct items
       }
       out.push_back(std::move(v));
     }

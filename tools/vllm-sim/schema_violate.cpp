@@ -63,10 +63,19 @@ void walk(const json::value& root, json::value& v, const json::value& schema_in,
   }
 }
 
-bool allows(const json::value& schema, std::string_view t) {
-  if (!schema.is_object()) return true;
+bool allows(const json::value& root, const json::value& schema_in, std::string_view t, int guard = 0) {
+  const json::value& schema = deref(root, schema_in);
+  if (!schema.is_object() || guard > 16) return true;
   auto* ty = schema.get_object().if_contains("type");
-  if (!ty) return true;
+  if (!ty) {  // no type here: the union of the anyOf/oneOf branches' types, when every branch has one
+    for (const char* k : {"anyOf", "oneOf"})
+      if (auto* br = schema.get_object().if_contains(k); br && br->is_array() && !br->get_array().empty()) {
+        for (auto& b : br->get_array())
+          if (allows(root, b, t, guard + 1)) return true;
+        return false;
+      }
+    return true;
+  }
   auto has = [&](std::string_view x) {
     if (ty->is_string()) return ty->get_string() == x;
     if (ty->is_array())
@@ -79,14 +88,14 @@ bool allows(const json::value& schema, std::string_view t) {
 }
 
 // A value whose JSON type the schema's `type` does not allow.
-std::optional<json::value> wrong_value(const json::value& schema, Rng& rng) {
+std::optional<json::value> wrong_value(const json::value& root, const json::value& schema, Rng& rng) {
   std::vector<json::value> opts;
-  if (!allows(schema, "string")) opts.emplace_back("not a number");
-  if (!allows(schema, "integer")) opts.emplace_back(std::int64_t(rng.range(2, 999)));
-  if (!allows(schema, "boolean")) opts.emplace_back(true);
-  if (!allows(schema, "object")) opts.emplace_back(json::object{{"value", "x"}});
-  if (!allows(schema, "array")) opts.emplace_back(json::array{"x"});
-  if (!allows(schema, "null")) opts.emplace_back(nullptr);
+  if (!allows(root, schema, "string")) opts.emplace_back("not a number");
+  if (!allows(root, schema, "integer")) opts.emplace_back(std::int64_t(rng.range(2, 999)));
+  if (!allows(root, schema, "boolean")) opts.emplace_back(true);
+  if (!allows(root, schema, "object")) opts.emplace_back(json::object{{"value", "x"}});
+  if (!allows(root, schema, "array")) opts.emplace_back(json::array{"x"});
+  if (!allows(root, schema, "null")) opts.emplace_back(nullptr);
   if (opts.empty()) return std::nullopt;
   // Prefer the "plausible" mistakes (number as string, string as number) listed first.
   return opts[static_cast<std::size_t>(rng.range(0, std::min<int>(1, int(opts.size()) - 1)))];
@@ -105,8 +114,7 @@ bool violate_schema(json::value& inst, const json::value& schema, Rng& rng, int 
   }
   if (ok.empty()) {
     if (mode == 2) return false;
-    const json::value& s = deref(schema, schema);
-    if (auto w = wrong_value(s, rng)) {  // whole instance of the wrong type
+    if (auto w = wrong_value(schema, schema, rng)) {  // whole instance of the wrong type
       inst = *w;
       return true;
     }
@@ -116,7 +124,7 @@ bool violate_schema(json::value& inst, const json::value& schema, Rng& rng, int 
   switch (c.kind) {
     case Drop: c.obj->erase(c.key); break;
     case WrongType: {
-      auto w = wrong_value(*c.prop_schema, rng);
+      auto w = wrong_value(schema, *c.prop_schema, rng);
       if (!w) return false;
       (*c.obj)[c.key] = *w;
       break;
