@@ -130,8 +130,11 @@ class Session {
     co_return false;
   }
 
+  // (co_await is kept out of loop and && conditions throughout: g++ 12 miscompiles some of those.)
   task<void> wait_gone() {
-    while (!co_await pause(3.6e6)) {
+    for (;;) {
+      bool gone = co_await pause(3.6e6);
+      if (gone) co_return;
     }
   }
 
@@ -265,7 +268,8 @@ class Session {
     }
     if (r.stream || f == "endless_stream") co_return co_await stream(req, r);
     double wait = r.ttft_ms + r.completion_tokens * r.token_ms + (f == "slow" ? r.fault_delay_ms : 0);
-    if (co_await pause(wait)) {
+    bool gone = co_await pause(wait);
+    if (gone) {
       stats_request_cancelled();
       log(req, 0, false, r.slips, "client_gone");
       co_return false;
@@ -290,6 +294,31 @@ class Session {
     co_return !ec;
   }
 
+  // The events of a normal (or reset_mid_stream) stream, then [DONE] and the last chunk.
+  task<void> send_events(const Reply& r, const std::string& f, bool& done, bool& faulted) {
+    std::vector<std::string> evs;
+    std::vector<char> paced;
+    stream_events(r, evs, paced);
+    std::size_t reset_at = f == "reset_mid_stream" ? std::min<std::size_t>(3, evs.size() - 1) : evs.size();
+    for (std::size_t i = 0; i < evs.size(); ++i) {
+      if (i == reset_at) {
+        faulted = true;
+        co_return;
+      }
+      if (paced[i]) {
+        bool gone = co_await pause(r.token_ms);
+        if (gone) co_return;
+      }
+      bool wrote = co_await write_event(evs[i]);
+      if (!wrote) co_return;
+    }
+    static constexpr std::string_view kDone = "data: [DONE]\n\n";
+    bool wrote = co_await write_event(kDone);
+    if (!wrote) co_return;
+    auto [ec, n] = co_await asio::async_write(sock_, http::make_chunk_last(), nothrow);
+    done = !ec;
+  }
+
   task<bool> stream(const Req& req, Reply& r) {
     const std::string& f = r.fault;
     http::response<http::empty_body> res{http::status::ok, req.version()};
@@ -311,30 +340,15 @@ class Session {
     } else if (!ec && f == "endless_stream") {
       Rng rng(fnv1a(r.id));
       double every = r.token_ms > 0 ? r.token_ms : 10;
-      while (!co_await pause(every))
-        if (!co_await write_event(endless_event(r, rng))) break;
-    } else if (!ec && !co_await pause(r.ttft_ms + (f == "slow" ? r.fault_delay_ms : 0))) {
-      std::vector<std::string> evs;
-      std::vector<char> paced;
-      stream_events(r, evs, paced);
-      std::size_t reset_at = f == "reset_mid_stream" ? std::min<std::size_t>(3, evs.size() - 1) : evs.size();
-      bool ok = true;
-      for (std::size_t i = 0; ok && i < evs.size(); ++i) {
-        if (i == reset_at) {
-          faulted = true;
-          break;
-        }
-        if (paced[i] && co_await pause(r.token_ms)) ok = false;
-        else ok = co_await write_event(evs[i]);
+      for (;;) {
+        bool gone = co_await pause(every);
+        if (gone) break;
+        bool wrote = co_await write_event(endless_event(r, rng));
+        if (!wrote) break;
       }
-      if (ok && !faulted) {
-        static constexpr std::string_view kDone = "data: [DONE]\n\n";
-        ok = co_await write_event(kDone);
-        if (ok) {
-          auto [e2, n2] = co_await asio::async_write(sock_, http::make_chunk_last(), nothrow);
-          done = !e2;
-        }
-      }
+    } else if (!ec) {
+      bool gone = co_await pause(r.ttft_ms + (f == "slow" ? r.fault_delay_ms : 0));
+      if (!gone) co_await send_events(r, f, done, faulted);
     }
     if (faulted) {
       stats_stream_end(false);
