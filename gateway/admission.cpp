@@ -1,0 +1,204 @@
+#include "gateway/admission.hpp"
+
+#include <algorithm>
+#include <vector>
+
+namespace slipway {
+
+namespace {
+
+ClientError bad(std::string message, std::string param = {}, std::string code = {}) {
+  ClientError e;
+  e.message = std::move(message);
+  e.param = std::move(param);
+  e.code = std::move(code);
+  return e;
+}
+
+std::size_t content_chars(simdjson::dom::element content) {
+  std::string_view text;
+  if (!content.get_string().get(text)) return text.size();
+  simdjson::dom::array parts;
+  std::size_t n = 0;
+  if (!content.get_array().get(parts))
+    for (auto part : parts)
+      if (!part["text"].get_string().get(text)) n += text.size();
+  return n;
+}
+
+}  // namespace
+
+std::variant<RequestFacts, ClientError> admit_body(simdjson::dom::parser& parser, std::string_view body,
+                                                   bool chat) {
+  if (body.empty()) return bad("The request body is empty; expected a JSON object.");
+  simdjson::dom::element root;
+  if (auto err = parser.parse(body.data(), body.size()).get(root)) {
+    if (err == simdjson::DEPTH_ERROR)
+      return bad("The request body nests JSON deeper than the limit of " + std::to_string(parser.max_depth()) +
+                 " levels.", "", "json_too_deep");
+    return bad(std::string("The request body is not valid JSON: ") + simdjson::error_message(err), "",
+               "invalid_json");
+  }
+  simdjson::dom::object obj;
+  if (root.get_object().get(obj)) return bad("The request body must be a JSON object.");
+
+  RequestFacts f;
+  std::string_view sv;
+  simdjson::dom::element el;
+  if (obj["model"].get(el)) return bad("Missing required parameter: 'model'.", "model", "missing_required_parameter");
+  if (el.get_string().get(sv)) return bad("'model' must be a string.", "model");
+  f.model = sv;
+
+  if (!obj["user"].get(el) && !el.get_string().get(sv)) f.user = sv;
+  if (!obj["stream"].get(el) && !el.is_null()) {
+    bool b;
+    if (el.get_bool().get(b)) return bad("'stream' must be a boolean.", "stream");
+    f.stream = b;
+  }
+  if (!obj["stream_options"].get(el) && !el.is_null()) {
+    bool b;
+    if (!el["include_usage"].get_bool().get(b)) f.client_wants_usage = b;
+  }
+  if (!obj["response_format"].get(el) && !el.is_null()) {
+    if (!el["type"].get_string().get(sv)) f.response_format = sv;
+  }
+  if (!obj["guided_json"].get(el) && !el.is_null()) f.guided_json = true;
+  simdjson::dom::array arr;
+  if (!obj["tools"].get(el) && !el.is_null()) {
+    if (el.get_array().get(arr)) return bad("'tools' must be an array.", "tools");
+    f.tools = arr.size();
+  }
+  if (!obj["tool_choice"].get(el) && !el.is_null()) {
+    if (!el.get_string().get(sv)) f.tool_choice = sv;
+    else if (!el["function"]["name"].get_string().get(sv)) f.tool_choice = sv;
+  }
+  int64_t n;
+  for (const char* key : {"max_completion_tokens", "max_tokens"})
+    if (!f.max_tokens && !obj[key].get(el) && !el.get_int64().get(n)) f.max_tokens = n;
+
+  if (chat) {
+    if (obj["messages"].get(el)) return bad("Missing required parameter: 'messages'.", "messages", "missing_required_parameter");
+    if (el.get_array().get(arr)) return bad("'messages' must be an array.", "messages");
+    for (auto msg : arr) {
+      simdjson::dom::element content;
+      if (!msg["content"].get(content)) f.prompt_chars += content_chars(content);
+    }
+  } else if (!obj["prompt"].get(el)) {
+    if (!el.get_string().get(sv)) f.prompt_chars = sv.size();
+    else if (!el.get_array().get(arr))
+      for (auto p : arr)
+        if (!p.get_string().get(sv)) f.prompt_chars += sv.size();
+  }
+  return f;
+}
+
+namespace {
+// Skips one JSON value starting at i (whitespace already skipped); returns the index after it.
+std::size_t skip_value(std::string_view s, std::size_t i) {
+  if (i >= s.size()) return s.size();
+  char c = s[i];
+  if (c == '"') {
+    for (++i; i < s.size(); ++i) {
+      if (s[i] == '\\') ++i;
+      else if (s[i] == '"') return i + 1;
+    }
+    return s.size();
+  }
+  if (c == '{' || c == '[') {
+    int depth = 0;
+    for (; i < s.size(); ++i) {
+      char d = s[i];
+      if (d == '"') {
+        i = skip_value(s, i) - 1;
+      } else if (d == '{' || d == '[') {
+        ++depth;
+      } else if (d == '}' || d == ']') {
+        if (--depth == 0) return i + 1;
+      }
+    }
+    return s.size();
+  }
+  while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' && s[i] != '\n' &&
+         s[i] != '\t' && s[i] != '\r')
+    ++i;
+  return i;
+}
+std::size_t skip_ws(std::string_view s, std::size_t i) {
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r')) ++i;
+  return i;
+}
+}  // namespace
+
+std::optional<TextSpan> find_top_level_value(std::string_view s, std::string_view key) {
+  std::size_t i = skip_ws(s, 0);
+  if (i >= s.size() || s[i] != '{') return std::nullopt;
+  ++i;
+  while (true) {
+    i = skip_ws(s, i);
+    if (i >= s.size() || s[i] != '"') return std::nullopt;
+    std::size_t key_end = skip_value(s, i);
+    // Keys with escapes never equal the plain names we look for; compare the raw text.
+    std::string_view raw_key = s.substr(i + 1, key_end - i - 2);
+    i = skip_ws(s, key_end);
+    if (i >= s.size() || s[i] != ':') return std::nullopt;
+    i = skip_ws(s, i + 1);
+    std::size_t value_end = skip_value(s, i);
+    if (raw_key == key) return TextSpan{i, value_end - i};
+    i = skip_ws(s, value_end);
+    if (i >= s.size() || s[i] != ',') return std::nullopt;
+    ++i;
+  }
+}
+
+std::string json_quote(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  out.push_back('"');
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+  return out;
+}
+
+std::string rewrite_body(std::string_view body, std::string_view served_model, bool request_usage) {
+  struct Edit {
+    TextSpan span;
+    std::string text;
+  };
+  std::vector<Edit> edits;
+  if (auto model = find_top_level_value(body, "model")) edits.push_back({*model, json_quote(served_model)});
+  if (request_usage) {
+    if (auto opts = find_top_level_value(body, "stream_options"))
+      edits.push_back({*opts, R"({"include_usage":true})"});
+    else if (auto open = body.find('{'); open != std::string_view::npos)
+      edits.push_back({{open + 1, 0}, R"("stream_options":{"include_usage":true},)"});
+  }
+  std::sort(edits.begin(), edits.end(), [](const Edit& a, const Edit& b) { return a.span.offset < b.span.offset; });
+  std::string out;
+  out.reserve(body.size() + 64);
+  std::size_t at = 0;
+  for (const auto& e : edits) {
+    out.append(body.substr(at, e.span.offset - at));
+    out.append(e.text);
+    at = e.span.offset + e.span.length;
+  }
+  out.append(body.substr(at));
+  return out;
+}
+
+}  // namespace slipway

@@ -1,0 +1,315 @@
+// A request's life, top to bottom. Each phase is a member of RequestLife; run() lists them in order.
+#include "gateway/lifecycle.hpp"
+
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/json/object.hpp>
+
+#include "gateway/admission.hpp"
+#include "gateway/client_watch.hpp"
+#include "gateway/http_util.hpp"
+#include "gateway/local_endpoints.hpp"
+#include "gateway/outcome.hpp"
+#include "gateway/relay.hpp"
+#include "gateway/upstream_call.hpp"
+
+namespace slipway {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+namespace {
+
+class ClientRequestView final : public RouteView {
+ public:
+  explicit ClientRequestView(const ClientRequest& req) : req_(req) {}
+  std::string_view header(std::string_view name, bool& present) const override {
+    auto it = req_.find(beast::string_view(name.data(), name.size()));
+    present = it != req_.end();
+    return present ? std::string_view(it->value().data(), it->value().size()) : std::string_view{};
+  }
+
+ private:
+  const ClientRequest& req_;
+};
+
+std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
+
+}  // namespace
+
+class RequestLife {
+ public:
+  RequestLife(WorkerContext& ctx, std::shared_ptr<const Snapshot> snapshot, beast::tcp_stream& client, ClientRequest& req)
+      : ctx_(ctx), snap_(std::move(snapshot)), cfg_(*snap_->config), client_(client), req_(req),
+        watch_(client.socket()) {
+    out_.start = Clock::now();
+    out_.method = sv(req.method_string());
+    out_.path = sv(req.target());
+  }
+
+  net::awaitable<bool> run() {
+    identify();
+    if (auto local = local_endpoint(out_.path, req_.method())) {
+      co_await answer_local(*local);
+    } else if (co_await admit()) {
+      classify();
+      split();
+      co_await forward_and_relay();
+    }
+    record();
+    co_return keep_alive_;
+  }
+
+ private:
+  // identify: the client's x-request-id when acceptable, else a new one.
+  void identify() {
+    auto given = sv(req_["x-request-id"]);
+    out_.request_id = acceptable_request_id(given) ? std::string(given) : new_request_id(ctx_.rng);
+    keep_alive_ = req_.keep_alive() && !ctx_.counters.draining.load(std::memory_order_relaxed);
+  }
+
+  // local: health, readiness, the model list, and 404 for what is not ours to proxy.
+  net::awaitable<void> answer_local(LocalEndpoint which) {
+    LocalAnswer a = answer_local_endpoint(which, *snap_, req_, out_.path);
+    co_await send(a.status, a.body, a.content_type);
+  }
+
+  // admit: parse the body once, under the configured depth limit; find the model.
+  net::awaitable<bool> admit() {
+    bool chat = out_.path.starts_with("/v1/chat/completions");
+    bool completions = chat || out_.path.starts_with("/v1/completions");
+    if (!completions) passthrough_ = true;
+    if (completions && req_.method() != http::verb::post) {
+      co_await send_error(405, "Method " + out_.method + " is not allowed on " + out_.path + "; use POST.", "",
+                          "method_not_allowed");
+      co_return false;
+    }
+    std::size_t depth = cfg_.limits.max_json_depth;
+    if (ctx_.request_json_depth != depth) {
+      if (!ctx_.request_json.allocate(64 * 1024, depth)) ctx_.request_json_depth = depth;
+    }
+    const std::string& body = req_.body();
+    if (passthrough_) {
+      // Other /v1/ paths: no split, no validation; the model (if the body names one) picks the pool.
+      if (!cfg_.passthrough_v1) {
+        co_await send_error(404, "Unknown path " + out_.path + ".", "", "not_found");
+        co_return false;
+      }
+      simdjson::dom::element root;
+      std::string_view name;
+      if (!body.empty() && !ctx_.request_json.parse(body.data(), body.size()).get(root) &&
+          !root["model"].get_string().get(name))
+        out_.model = name;
+      else if (!snap_->models.empty())
+        out_.model = snap_->models.front().config->name;
+    } else {
+      auto admitted = admit_body(ctx_.request_json, body, chat);
+      if (auto* err = std::get_if<ClientError>(&admitted)) {
+        co_await send_error(err->status, err->message, err->param, err->code);
+        co_return false;
+      }
+      facts_ = std::get<RequestFacts>(std::move(admitted));
+      out_.model = facts_.model;
+      out_.stream = facts_.stream;
+    }
+    model_ = snap_->find_model(out_.model);
+    if (!model_) {
+      co_await send_error(404, "The model `" + out_.model + "` does not exist.", "model", "model_not_found");
+      co_return false;
+    }
+    co_return true;
+  }
+
+  // classify: route rules may pin this request to the baseline.
+  void classify() {
+    ClientRequestView view(req_);
+    view.path = out_.path;
+    view.model = out_.model;
+    pin_ = find_pin(cfg_, view);
+    if (pin_) out_.pinned_by = pin_->name;
+  }
+
+  // split: sticky key -> point in [0,1) -> variant. Passthrough paths always use the baseline.
+  void split() {
+    if (passthrough_) {
+      out_.variant = VariantKind::baseline;
+      out_.split_reason = "passthrough";
+      return;
+    }
+    std::string_view header_key;
+    if (!cfg_.sticky_header.empty()) header_key = sv(req_[cfg_.sticky_header]);
+    double random = ctx_.random_point();
+    auto d = decide_variant(*model_->config, pin_, facts_.user, header_key, random);
+    out_.variant = d.variant;
+    out_.split_reason = d.reason;
+  }
+
+  // forward + relay: build the upstream request, send it, pass the answer on.
+  net::awaitable<void> forward_and_relay() {
+    out_.proxied = true;
+    const VariantRuntime& variant = model_->variant(out_.variant);
+    // Ask for usage on every stream so it can be counted; the relay strips it again if unasked.
+    bool request_usage = facts_.stream && !facts_.client_wants_usage;
+    ClientRequest up = upstream_request(*variant.config, request_usage);
+    auto deadline = Clock::now() + cfg_.timeouts.total;
+    watch_.start();
+    out_.upstream_start = Clock::now();
+    UpstreamCall call;
+    co_await start_upstream_call(ctx_, variant, cfg_, up, deadline, watch_, call);
+    out_.retries = call.retries;
+    if (call.endpoint) out_.endpoint = call.endpoint->label();
+    if (!call.started()) {
+      watch_.stop();
+      co_await answer_upstream_failure(call, variant);
+      co_return;
+    }
+    RelayRequest r{ctx_, cfg_, client_, watch_, call, deadline, out_, response_headers(), request_usage};
+    bool clean = co_await relay_response(r);
+    watch_.stop();
+    if (!clean) keep_alive_ = false;
+  }
+
+  ClientRequest upstream_request(const config::Variant& variant, bool request_usage) {
+    ClientRequest up{req_.method(), req_.target(), 11};
+    for (const auto& f : req_) {
+      if (is_hop_by_hop(f.name(), sv(f.name_string()))) continue;
+      if (beast::iequals(f.name_string(), "x-request-id")) continue;
+      if (variant.api_key && f.name() == http::field::authorization) continue;
+      up.insert(f.name_string(), f.value());
+    }
+    up.set(http::field::host, variant.endpoints.front().label());
+    up.set("x-request-id", out_.request_id);
+    if (variant.api_key) up.set(http::field::authorization, "Bearer " + *variant.api_key);
+    bool has_body = !req_.body().empty();
+    if (has_body && (!passthrough_ || !out_.model.empty()))
+      up.body() = rewrite_body(req_.body(), variant.served_model, request_usage);
+    else
+      up.body() = req_.body();
+    if (has_body || req_.method() == http::verb::post) up.prepare_payload();
+    up.keep_alive(true);
+    return up;
+  }
+
+  // Headers of ours on every proxied answer.
+  ResponseHeaders response_headers() const {
+    ResponseHeaders h;
+    h.request_id = out_.request_id;
+    if (!cfg_.variant_header.empty()) {
+      h.variant_header = cfg_.variant_header;
+      h.variant = to_string(out_.variant);
+    }
+    return h;
+  }
+
+  net::awaitable<void> answer_upstream_failure(const UpstreamCall& call, const VariantRuntime& variant) {
+    out_.error_code = std::string(to_string(call.failure));
+    std::string where = "model `" + out_.model + "` (" + std::string(to_string(variant.kind)) + ")";
+    switch (call.failure) {
+      case UpstreamFailure::client_gone:
+        out_.client_gone = true;
+        out_.status = 499;  // nginx's "client closed request": nobody to answer
+        keep_alive_ = false;
+        co_return;
+      case UpstreamFailure::no_endpoint:
+        co_await send_error(503, "No healthy backend endpoint for " + where + ".", "", "no_healthy_upstream");
+        co_return;
+      case UpstreamFailure::connect:
+        co_await send_error(502, "Could not connect to the backend for " + where + ": " + call.failure_detail + ".",
+                            "", "upstream_connect_failed");
+        co_return;
+      case UpstreamFailure::first_byte_timeout:
+      case UpstreamFailure::total_timeout:
+        co_await send_error(504, "The backend for " + where + " did not answer in time (" + call.failure_detail + ").",
+                            "", "upstream_timeout");
+        co_return;
+      default:
+        co_await send_error(502, "The backend for " + where + " failed: " + call.failure_detail + ".", "",
+                            "upstream_error");
+        co_return;
+    }
+  }
+
+  net::awaitable<void> send_error(int status, const std::string& message, std::string_view param,
+                                  std::string_view code) {
+    if (out_.error_code.empty()) out_.error_code = code;
+    co_await send(status, openai_error_body(message, error_type_for_status(status), param, code), "application/json");
+  }
+
+  net::awaitable<void> send(int status, const std::string& body, std::string_view content_type) {
+    http::response<http::string_body> res{static_cast<http::status>(status), 11};
+    res.set(http::field::content_type, content_type);
+    res.set("x-request-id", out_.request_id);
+    if (out_.proxied && !cfg_.variant_header.empty()) res.set(cfg_.variant_header, to_string(out_.variant));
+    res.body() = body;
+    // After a client error the rest of the connection's bytes cannot be trusted to frame a request.
+    if (status == 400 || status == 413 || status == 431 || status == 408) keep_alive_ = false;
+    res.keep_alive(keep_alive_);
+    res.prepare_payload();
+    out_.status = status;
+    out_.bytes_out += body.size();
+    client_.expires_after(cfg_.timeouts.stream_idle);
+    boost::system::error_code ec;
+    co_await http::async_write(client_, res, net::redirect_error(net::use_awaitable, ec));
+    if (ec) {
+      keep_alive_ = false;
+      out_.client_gone = true;
+    }
+  }
+
+  // record: one line per request; the same record will feed metrics and the rollout controller.
+  void record() {
+    out_.end = Clock::now();
+    if (!ctx_.log.enabled(LogLevel::info)) return;
+    auto ms = [](Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); };
+    boost::json::object f;
+    f["request_id"] = out_.request_id;
+    f["method"] = out_.method;
+    f["path"] = out_.path;
+    f["status"] = out_.status;
+    f["duration_ms"] = ms(out_.end - out_.start);
+    if (!out_.model.empty()) f["model"] = out_.model;
+    if (out_.proxied) {
+      f["variant"] = to_string(out_.variant);
+      f["split"] = out_.split_reason;
+      if (!out_.pinned_by.empty()) f["pinned_by"] = out_.pinned_by;
+      f["endpoint"] = out_.endpoint;
+      f["stream"] = out_.stream;
+      if (out_.first_token != Clock::time_point{}) f["ttft_ms"] = ms(out_.first_token - out_.start);
+      if (out_.retries) f["retries"] = out_.retries;
+      if (out_.usage) {
+        f["prompt_tokens"] = out_.usage->prompt_tokens;
+        f["completion_tokens"] = out_.usage->completion_tokens;
+      }
+    }
+    if (!out_.error_code.empty()) f["error"] = out_.error_code;
+    if (out_.client_gone) f["client_gone"] = true;
+    f["bytes_out"] = out_.bytes_out;
+    ctx_.log.write(LogLevel::info, "request", f);
+  }
+
+  WorkerContext& ctx_;
+  std::shared_ptr<const Snapshot> snap_;
+  const config::Config& cfg_;
+  beast::tcp_stream& client_;
+  ClientRequest& req_;
+  ClientWatch watch_;
+  Outcome out_;
+  RequestFacts facts_;
+  const ModelRuntime* model_ = nullptr;
+  const config::RouteRule* pin_ = nullptr;
+  bool passthrough_ = false;
+  bool keep_alive_ = true;
+};
+
+net::awaitable<bool> handle_request(WorkerContext& ctx, std::shared_ptr<const Snapshot> snapshot,
+                                    beast::tcp_stream& client, ClientRequest& req) {
+  ctx.counters.in_flight.fetch_add(1, std::memory_order_relaxed);
+  RequestLife life(ctx, std::move(snapshot), client, req);
+  bool keep = co_await life.run();
+  ctx.counters.in_flight.fetch_sub(1, std::memory_order_relaxed);
+  co_return keep;
+}
+
+}  // namespace slipway

@@ -1,0 +1,42 @@
+// The outcome record: one per request, filled as the request moves through its phases and written
+// once at the end (today the access log line; metrics and the rollout controller read the same record).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "gateway/runtime.hpp"
+#include "gateway/split.hpp"
+
+namespace slipway {
+
+struct Usage {
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+};
+
+struct Outcome {
+  std::string request_id;
+  std::string method;
+  std::string path;
+  std::string model;
+  bool proxied = false;              // went to a backend (false: answered by the gateway itself)
+  VariantKind variant = VariantKind::baseline;
+  std::string_view split_reason;
+  std::string pinned_by;             // the route rule's name
+  std::string endpoint;
+  bool stream = false;
+  int status = 0;
+  std::string error_code;            // our error code, or the upstream failure kind
+  int retries = 0;
+  bool client_gone = false;
+  std::optional<Usage> usage;
+  uint64_t bytes_out = 0;
+  Clock::time_point start{};
+  Clock::time_point upstream_start{};
+  Clock::time_point first_token{};   // first SSE event relayed (streams)
+  Clock::time_point end{};
+};
+
+}  // namespace slipway

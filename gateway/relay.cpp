@@ -1,0 +1,249 @@
+#include "gateway/relay.hpp"
+
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "gateway/http_util.hpp"
+#include "gateway/sse_parser.hpp"
+
+namespace slipway {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+namespace {
+
+constexpr std::size_t kReadChunk = 8 * 1024;  // lives in each stream's coroutine frame
+constexpr std::size_t kMaxEventBytes = 4 * 1024 * 1024;
+
+std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
+
+template <class Fields>
+void copy_response_headers(const http::response_header<>& from, http::header<false, Fields>& to,
+                           const ResponseHeaders& ours) {
+  for (const auto& f : from) {
+    if (is_hop_by_hop(f.name(), sv(f.name_string()))) continue;
+    if (beast::iequals(f.name_string(), "x-request-id")) continue;
+    to.insert(f.name_string(), f.value());
+  }
+  to.set("x-request-id", ours.request_id);
+  if (!ours.variant_header.empty()) to.set(ours.variant_header, ours.variant);
+}
+
+bool is_event_stream(const http::response_header<>& h) {
+  return sv(h[http::field::content_type]).starts_with("text/event-stream");
+}
+
+// Reads more of the upstream body into `buf`. Returns bytes read; sets `ec` (need_buffer is not an error).
+net::awaitable<std::size_t> read_body_some(UpstreamCall& call, char* buf, std::size_t size,
+                                           Clock::duration timeout, boost::system::error_code& ec) {
+  auto& body = call.parser->get().body();
+  body.data = buf;
+  body.size = size;
+  call.conn->stream.expires_after(timeout);
+  co_await http::async_read_some(call.conn->stream, call.conn->buffer, *call.parser,
+                                 net::redirect_error(net::use_awaitable, ec));
+  if (ec == http::error::need_buffer) ec = {};
+  co_return size - body.size;
+}
+
+UpstreamFailure classify_read_error(const boost::system::error_code& ec, const RelayRequest& r) {
+  if (r.watch.client_gone()) return UpstreamFailure::client_gone;
+  if (ec == beast::error::timeout)
+    return Clock::now() >= r.deadline ? UpstreamFailure::total_timeout : UpstreamFailure::stream_idle_timeout;
+  return UpstreamFailure::broken;
+}
+
+void finish_upstream(RelayRequest& r, bool complete) {
+  r.watch.watch_upstream(nullptr);
+  auto& call = r.call;
+  if (complete && call.parser->is_done() && call.parser->get().keep_alive()) r.ctx.pool.release(std::move(call.conn));
+  call.conn.reset();
+  call.release_endpoint();
+}
+
+void fail_endpoint(RelayRequest& r, UpstreamFailure f) {
+  r.out.error_code = std::string(to_string(f));
+  if (f == UpstreamFailure::client_gone) {
+    r.out.client_gone = true;
+  } else if (r.call.endpoint) {
+    r.call.endpoint->record_failure(r.cfg.health, Clock::now());
+  }
+}
+
+// Non-streaming: read the whole body (bounded), then answer.
+net::awaitable<bool> relay_whole(RelayRequest& r) {
+  auto& header = r.call.parser->get().base();
+  std::string body;
+  if (auto len = r.call.parser->content_length()) body.reserve(std::min<std::uint64_t>(*len, r.cfg.limits.max_response_bytes));
+  char buf[kReadChunk];
+  while (!r.call.parser->is_done()) {
+    boost::system::error_code ec;
+    std::size_t n = co_await read_body_some(r.call, buf, sizeof buf, time_left(r.cfg.timeouts.total, r.deadline), ec);
+    if (ec) {
+      fail_endpoint(r, classify_read_error(ec, r));
+      finish_upstream(r, false);
+      if (r.out.client_gone) co_return false;
+      int status = r.out.error_code == "total_timeout" ? 504 : 502;
+      std::string msg = status == 504 ? "The backend did not finish its answer in time."
+                                      : "The backend closed the connection before finishing its answer (" + ec.message() + ").";
+      body = openai_error_body(msg, "server_error", "", status == 504 ? "upstream_timeout" : "upstream_error");
+      http::response<http::string_body> res{static_cast<http::status>(status), 11};
+      res.set(http::field::content_type, "application/json");
+      res.set("x-request-id", r.headers.request_id);
+      if (!r.headers.variant_header.empty()) res.set(r.headers.variant_header, r.headers.variant);
+      res.body() = std::move(body);
+      res.keep_alive(false);
+      res.prepare_payload();
+      r.out.status = status;
+      co_await http::async_write(r.client, res, net::redirect_error(net::use_awaitable, ec));
+      co_return false;
+    }
+    body.append(buf, n);
+    if (body.size() > r.cfg.limits.max_response_bytes) {
+      fail_endpoint(r, UpstreamFailure::too_large);
+      finish_upstream(r, false);
+      std::string msg = "The backend's answer is larger than limits.max_response_bytes (" +
+                        std::to_string(r.cfg.limits.max_response_bytes) + " bytes).";
+      http::response<http::string_body> res{http::status::bad_gateway, 11};
+      res.set(http::field::content_type, "application/json");
+      res.set("x-request-id", r.headers.request_id);
+      res.body() = openai_error_body(msg, "server_error", "", "upstream_response_too_large");
+      res.keep_alive(false);
+      res.prepare_payload();
+      r.out.status = 502;
+      co_await http::async_write(r.client, res, net::redirect_error(net::use_awaitable, ec));
+      co_return false;
+    }
+  }
+  finish_upstream(r, true);
+
+  http::response<http::string_body> res{header.result(), 11};
+  copy_response_headers(header, res.base(), r.headers);
+  res.body() = std::move(body);
+  res.prepare_payload();
+  res.keep_alive(true);
+  r.out.status = static_cast<int>(header.result_int());
+  r.out.bytes_out += res.body().size();
+  boost::system::error_code ec;
+  r.client.expires_after(r.cfg.timeouts.stream_idle);
+  co_await http::async_write(r.client, res, net::redirect_error(net::use_awaitable, ec));
+  if (ec) r.out.client_gone = true;
+  co_return !ec;
+}
+
+// Streaming: whole SSE events are passed on as they arrive; the usage chunk we asked for is dropped.
+net::awaitable<bool> relay_stream(RelayRequest& r) {
+  auto& header = r.call.parser->get().base();
+  http::response<http::empty_body> res{header.result(), 11};
+  copy_response_headers(header, res.base(), r.headers);
+  res.set(http::field::cache_control, "no-cache");
+  res.set("x-accel-buffering", "no");  // an nginx in front must not batch the events
+  res.chunked(true);
+  res.keep_alive(true);
+  r.out.status = static_cast<int>(header.result_int());
+  r.ctx.counters.open_streams.fetch_add(1, std::memory_order_relaxed);
+  struct StreamCount {
+    std::atomic<int>& n;
+    ~StreamCount() { n.fetch_sub(1, std::memory_order_relaxed); }
+  } stream_count{r.ctx.counters.open_streams};
+
+  boost::system::error_code ec;
+  http::response_serializer<http::empty_body> sr{res};
+  r.client.expires_after(r.cfg.timeouts.stream_idle);
+  co_await http::async_write_header(r.client, sr, net::redirect_error(net::use_awaitable, ec));
+  if (ec) {
+    fail_endpoint(r, UpstreamFailure::client_gone);
+    finish_upstream(r, false);
+    co_return false;
+  }
+
+  SseParser sse(kMaxEventBytes);
+  SseParser::Event ev;
+  std::string batch;
+  char buf[kReadChunk];
+  bool upstream_ok = true;
+  while (!r.call.parser->is_done()) {
+    std::size_t n = co_await read_body_some(r.call, buf, sizeof buf, time_left(r.cfg.timeouts.stream_idle, r.deadline), ec);
+    if (ec) {
+      upstream_ok = false;
+      break;
+    }
+    if (!sse.feed({buf, n})) {
+      ec = http::error::body_limit;
+      upstream_ok = false;
+      break;
+    }
+    batch.clear();
+    while (sse.next(ev)) {
+      if (r.strip_usage) {
+        Usage usage;
+        if (parse_usage_chunk(r.ctx.event_json, ev.data, usage)) {
+          r.out.usage = usage;
+          continue;
+        }
+      }
+      if (r.out.first_token == Clock::time_point{} && !ev.data.empty()) r.out.first_token = Clock::now();
+      batch.append(ev.raw);
+    }
+    if (batch.empty()) continue;
+    r.client.expires_after(r.cfg.timeouts.stream_idle);
+    co_await net::async_write(r.client, http::make_chunk(net::buffer(batch)), net::redirect_error(net::use_awaitable, ec));
+    if (ec) {
+      fail_endpoint(r, UpstreamFailure::client_gone);
+      finish_upstream(r, false);
+      co_return false;
+    }
+    r.out.bytes_out += batch.size();
+  }
+
+  if (!upstream_ok) {
+    auto failure = ec == http::error::body_limit ? UpstreamFailure::broken : classify_read_error(ec, r);
+    fail_endpoint(r, failure);
+    finish_upstream(r, false);
+    if (failure == UpstreamFailure::client_gone) co_return false;
+    // Tell the client in-band, as vLLM does for mid-stream errors, then end the stream properly.
+    std::string event = "data: " +
+                        openai_error_body("The backend stream broke off: " + std::string(to_string(failure)) + ".",
+                                          "server_error", "", "upstream_stream_broken") +
+                        "\n\n";
+    co_await net::async_write(r.client, http::make_chunk(net::buffer(event)), net::redirect_error(net::use_awaitable, ec));
+    co_await net::async_write(r.client, http::make_chunk_last(), net::redirect_error(net::use_awaitable, ec));
+    co_return false;
+  }
+  finish_upstream(r, true);
+  co_await net::async_write(r.client, http::make_chunk_last(), net::redirect_error(net::use_awaitable, ec));
+  if (ec) r.out.client_gone = true;
+  co_return !ec;
+}
+
+}  // namespace
+
+bool parse_usage_chunk(simdjson::dom::parser& parser, std::string_view data, Usage& usage) {
+  if (data.size() < 2 || data.front() != '{' || data.find("\"usage\"") == std::string_view::npos) return false;
+  simdjson::dom::element root;
+  if (parser.parse(data.data(), data.size()).get(root)) return false;
+  simdjson::dom::array choices;
+  if (root["choices"].get_array().get(choices) || choices.size() != 0) return false;
+  simdjson::dom::object u;
+  if (root["usage"].get_object().get(u)) return false;
+  int64_t v;
+  if (!u["prompt_tokens"].get_int64().get(v)) usage.prompt_tokens = v;
+  if (!u["completion_tokens"].get_int64().get(v)) usage.completion_tokens = v;
+  return true;
+}
+
+net::awaitable<bool> relay_response(RelayRequest& r) {
+  if (is_event_stream(r.call.parser->get().base())) co_return co_await relay_stream(r);
+  co_return co_await relay_whole(r);
+}
+
+}  // namespace slipway

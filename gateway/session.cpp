@@ -1,0 +1,143 @@
+#include "gateway/session.hpp"
+
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "gateway/http_util.hpp"
+#include "gateway/lifecycle.hpp"
+
+namespace slipway {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+namespace {
+
+// A deadline for reading one request. Unlike tcp_stream's own timeout it only cancels the read, so
+// the client can still be told "408" instead of seeing its connection vanish.
+class ReadDeadline {
+ public:
+  ReadDeadline(beast::tcp_stream& stream, Clock::duration limit)
+      : timer_(stream.get_executor()), fired_(std::make_shared<bool>(false)) {
+    timer_.expires_after(limit);
+    auto fired = fired_;
+    auto* socket = &stream.socket();
+    timer_.async_wait([fired, socket](boost::system::error_code ec) {
+      if (ec) return;
+      *fired = true;
+      boost::system::error_code ignored;
+      socket->cancel(ignored);
+    });
+  }
+  ~ReadDeadline() { timer_.cancel(); }
+  bool fired() const { return *fired_; }
+
+ private:
+  net::steady_timer timer_;
+  std::shared_ptr<bool> fired_;
+};
+
+struct ReadFailure {
+  int status;
+  std::string message;
+  std::string code;
+};
+
+ReadFailure describe(const boost::system::error_code& ec, const config::Limits& limits, bool timed_out) {
+  if (timed_out)
+    return {408, "The request was not received within limits.read_timeout (" +
+                     std::to_string(limits.read_timeout.count()) + " ms).", "request_timeout"};
+  if (ec == http::error::header_limit)
+    return {431, "The request's headers are larger than limits.max_header_bytes (" +
+                     std::to_string(limits.max_header_bytes) + " bytes).", "headers_too_large"};
+  if (ec == http::error::body_limit)
+    return {413, "The request body is larger than limits.max_body_bytes (" + std::to_string(limits.max_body_bytes) +
+                     " bytes).", "request_too_large"};
+  return {400, "Malformed HTTP request: " + ec.message() + ".", "bad_request"};
+}
+
+net::awaitable<void> send_read_failure(beast::tcp_stream& client, const ReadFailure& f, WorkerContext& ctx) {
+  http::response<http::string_body> res{static_cast<http::status>(f.status), 11};
+  res.set(http::field::content_type, "application/json");
+  res.set("x-request-id", new_request_id(ctx.rng));
+  res.body() = openai_error_body(f.message, "invalid_request_error", "", f.code);
+  res.keep_alive(false);
+  res.prepare_payload();
+  boost::system::error_code ec;
+  client.expires_after(std::chrono::seconds(5));
+  co_await http::async_write(client, res, net::redirect_error(net::use_awaitable, ec));
+  ctx.log.write(LogLevel::info, "request_rejected", {{"status", f.status}, {"error", f.code}});
+}
+
+bool expects_continue(const http::request_parser<http::string_body>& p) {
+  return beast::iequals(p.get()[http::field::expect], "100-continue");
+}
+
+}  // namespace
+
+net::awaitable<void> run_session(WorkerContext& ctx, net::ip::tcp::socket socket) {
+  ctx.counters.connections.fetch_add(1, std::memory_order_relaxed);
+  struct ConnectionCount {
+    std::atomic<int>& n;
+    ~ConnectionCount() { n.fetch_sub(1, std::memory_order_relaxed); }
+  } connection_count{ctx.counters.connections};
+
+  beast::tcp_stream client(std::move(socket));
+  beast::flat_buffer buffer;
+  boost::system::error_code ec;
+  client.socket().set_option(net::ip::tcp::no_delay(true), ec);
+
+  for (;;) {
+    auto snapshot = ctx.store.current();
+    const auto& limits = snapshot->config->limits;
+
+    if (buffer.size() == 0) {
+      // Keep-alive idle wait: closing here loses nothing, no request has started.
+      client.expires_after(limits.idle_timeout);
+      std::size_t n = co_await client.async_read_some(buffer.prepare(4096), net::redirect_error(net::use_awaitable, ec));
+      if (ec) break;
+      buffer.commit(n);
+    }
+    client.expires_never();
+
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+    parser.body_limit(limits.max_body_bytes);
+    bool timed_out = false;
+    {
+      ReadDeadline deadline(client, limits.read_timeout);
+      co_await http::async_read_header(client, buffer, parser, net::redirect_error(net::use_awaitable, ec));
+      if (!ec && expects_continue(parser) && !parser.is_done()) {
+        static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
+        co_await net::async_write(client, net::buffer(cont), net::redirect_error(net::use_awaitable, ec));
+      }
+      if (!ec && !parser.is_done())
+        co_await http::async_read(client, buffer, parser, net::redirect_error(net::use_awaitable, ec));
+      timed_out = deadline.fired();
+    }
+    if (ec) {
+      bool nothing_to_answer = (ec == http::error::end_of_stream || ec == net::error::eof ||
+                                ec == net::error::connection_reset) && !timed_out;
+      if (!nothing_to_answer) co_await send_read_failure(client, describe(ec, limits, timed_out), ctx);
+      break;
+    }
+
+    auto req = parser.release();
+    bool keep_alive = co_await handle_request(ctx, std::move(snapshot), client, req);
+    if (!keep_alive) break;
+  }
+  client.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+  client.close();
+}
+
+}  // namespace slipway

@@ -1,0 +1,54 @@
+// Keep-alive connections to backend endpoints, one pool per worker thread (shared-nothing), and the
+// least-outstanding choice of endpoint within a variant.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
+#include "gateway/runtime.hpp"
+
+namespace slipway {
+
+struct UpstreamConnection {
+  explicit UpstreamConnection(const boost::asio::any_io_executor& ex) : stream(ex) {}
+  boost::beast::tcp_stream stream;
+  boost::beast::flat_buffer buffer;   // bytes read past the last response (normally none)
+  std::string endpoint_label;
+  Clock::time_point idle_since{};
+  bool reused = false;                // came from the pool: may have been closed by the backend meanwhile
+};
+
+class UpstreamPool {
+ public:
+  explicit UpstreamPool(boost::asio::any_io_executor ex, std::size_t max_idle_per_endpoint = 128)
+      : executor_(std::move(ex)), max_idle_(max_idle_per_endpoint) {}
+
+  // A pooled connection to `ep` if one is alive, else a new one (connect bounded by `connect_timeout`).
+  // On failure returns null and sets `ec`.
+  boost::asio::awaitable<std::unique_ptr<UpstreamConnection>> acquire(const EndpointState& ep,
+                                                                      Clock::duration connect_timeout,
+                                                                      boost::system::error_code& ec);
+  // Hands back a connection whose last response was read whole and allows keep-alive.
+  void release(std::unique_ptr<UpstreamConnection> conn);
+  // Drops idle connections (on shutdown).
+  void clear() { idle_.clear(); }
+
+ private:
+  boost::asio::any_io_executor executor_;
+  std::size_t max_idle_;
+  std::unordered_map<std::string, std::vector<std::unique_ptr<UpstreamConnection>>> idle_;
+};
+
+// The usable endpoint with the fewest requests in flight (ties broken round-robin via `rotor`),
+// preferring any endpoint other than `avoid`. Null when no endpoint is usable.
+EndpointState* pick_endpoint(const VariantRuntime& variant, Clock::time_point now, const EndpointState* avoid,
+                             unsigned& rotor);
+
+}  // namespace slipway

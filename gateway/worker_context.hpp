@@ -1,0 +1,43 @@
+// What one worker thread owns: its io_context's executor, its upstream pool, its JSON parsers and
+// RNG. Nothing here is shared with another worker except through the snapshot store and the log.
+#pragma once
+
+#include <atomic>
+#include <random>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <simdjson.h>
+
+#include "gateway/log.hpp"
+#include "gateway/runtime.hpp"
+#include "gateway/upstream_pool.hpp"
+
+namespace slipway {
+
+struct GatewayCounters {
+  std::atomic<int> in_flight{0};       // requests being handled, all workers
+  std::atomic<int> open_streams{0};
+  std::atomic<int> connections{0};
+  std::atomic<bool> draining{false};
+};
+
+struct WorkerContext {
+  WorkerContext(boost::asio::any_io_executor ex, SnapshotStore& store, const Log& log, GatewayCounters& counters,
+                uint64_t seed)
+      : executor(ex), store(store), log(log), counters(counters), pool(ex), rng(seed) {}
+
+  boost::asio::any_io_executor executor;
+  SnapshotStore& store;
+  const Log& log;
+  GatewayCounters& counters;
+  UpstreamPool pool;
+  simdjson::dom::parser request_json;   // request bodies (depth-limited)
+  std::size_t request_json_depth = 0;
+  simdjson::dom::parser event_json;     // SSE event payloads
+  std::mt19937_64 rng;
+  unsigned rotor = 0;                   // round-robin tie-break between equally loaded endpoints
+
+  double random_point() { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
+};
+
+}  // namespace slipway
