@@ -1,0 +1,41 @@
+// JSON Schema `pattern` on RE2 (linear time, never backtracking) and `format` checks, plugged into valijson
+// as custom keywords. valijson 1.0 (Debian 12) hard-wires std::regex for `pattern` and has no regex-engine
+// hook, so the schema compiler renames `pattern` -> kPatternKeyword and `format` -> kFormatKeyword in every
+// subschema and registers the builders below for them: valijson never sees a `pattern` it would run itself.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <re2/re2.h>
+
+namespace valijson {
+class SchemaParser;
+}
+
+namespace slipway::validators {
+
+inline constexpr const char* kPatternKeyword = "x-slipway-re2-pattern";
+inline constexpr const char* kFormatKeyword = "x-slipway-format";
+
+// Compiles JSON Schema (ECMA-262 flavoured) regexes with RE2. Compiled programs are shared by pattern text.
+class Re2PatternSet {
+ public:
+  explicit Re2PatternSet(int max_program_size) : max_program_size_(max_program_size) {}
+  // Returns the compiled regex, or nullptr with `error` set (syntax RE2 lacks, e.g. look-around or
+  // back-references, or a program larger than the limit).
+  std::shared_ptr<const RE2> compile(const std::string& pattern, std::string& error);
+  size_t size() const { return compiled_.size(); }
+
+ private:
+  int max_program_size_;
+  std::map<std::string, std::shared_ptr<const RE2>, std::less<>> compiled_;
+};
+
+// Registers the `pattern` and `format` keyword builders on a valijson parser. The builders share `set`
+// (which must outlive the parse; compiled constraints keep their own shared_ptr to each RE2).
+void register_re2_keywords(valijson::SchemaParser& parser, std::shared_ptr<Re2PatternSet> set);
+
+}  // namespace slipway::validators

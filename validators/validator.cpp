@@ -1,0 +1,145 @@
+#include "validators/validator.hpp"
+
+#include <cstdio>
+
+#include <valijson/validator.hpp>
+
+#include "validators/json_checks.hpp"
+#include "validators/tool_call_checks.hpp"
+
+namespace slipway::validators {
+
+Validator::Validator(Limits limits, RefusalConfig refusal)
+    : limits_(limits),
+      cache_(limits.schema_cache_entries),
+      refusal_(std::move(refusal)),
+      evaluator_(std::make_unique<valijson::Validator>(valijson::Validator::kStrongTypes)) {}
+
+Validator::~Validator() = default;
+
+std::variant<Expectations, RequestError> Validator::expectations(std::string_view request_json) {
+  return parse_expectations(request_json, cache_, limits_);
+}
+
+std::variant<Expectations, RequestError> Validator::expectations_from(const boost::json::value& request) {
+  return parse_expectations(request, cache_, limits_);
+}
+
+AssembledResponse Validator::assemble(std::string_view text) const {
+  if (looks_like_sse(text)) return assemble_sse(text, limits_.max_assembled_bytes);
+  return assemble_completion(text, limits_.max_assembled_bytes);
+}
+
+namespace {
+
+bool blank(std::string_view s) { return s.find_first_not_of(" \t\r\n") == std::string_view::npos; }
+
+std::string fence_hint(std::string_view content) {
+  auto b = content.find_first_not_of(" \t\r\n");
+  if (b != std::string_view::npos && content.substr(b, 3) == "```") return " [content is wrapped in a ``` fence]";
+  return {};
+}
+
+std::string score_text(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", s);
+  return buf;
+}
+
+}  // namespace
+
+void Validator::validate_choice(const Expectations& x, const AssembledChoice& c, bool too_large,
+                                std::string_view prefix, Verdict& out) {
+  std::string pre(prefix);
+  const bool has_calls = !c.tool_calls.empty();
+  const bool has_refusal_field = c.refusal_present && !blank(c.refusal);
+  const bool has_content = c.content_present && !blank(c.content);
+
+  if (c.finish_reason == "length") {
+    out.truncated = true;
+    std::string d = pre + "/finish_reason: \"length\"";
+    if (x.max_tokens) d += " (max_tokens " + std::to_string(*x.max_tokens) + ")";
+    out.add(FindingKind::truncated, d + " (truncated)", "/finish_reason", false);
+  }
+
+  RefusalResult rr = refusal_.classify(c.content, c.refusal);
+  if (rr.refusal) {
+    out.refusal = true;
+    out.add(FindingKind::refusal,
+            rr.from_field ? pre + "/refusal: the refusal field is set (refusal)"
+                          : pre + "/content: refusal cue " + rr.reason + ", score " + score_text(rr.score) + " (refusal)",
+            rr.from_field ? "/refusal" : "/content", false);
+  }
+
+  if (!has_content && !has_calls && !has_refusal_field) {
+    out.empty = true;
+    out.add(FindingKind::empty, pre + "/content: no content and no tool call (empty)", "/content");
+  }
+
+  if (!too_large) {
+    check_tool_calls(x, c, *evaluator_, out, pre);
+    if (!has_calls && has_content) {
+      std::string d;
+      if (find_tool_call_in_content(x, c.content, d)) out.add(FindingKind::tool_call_in_content, pre + d, "/content");
+    }
+  } else {
+    out.tool_calls += c.tool_calls.size();
+  }
+
+  // Structured output: checked when there is content to check (a refusal field or a tool call replaces it).
+  if (too_large || has_calls || has_refusal_field || !has_content) return;
+  if (x.response_format == ResponseFormatKind::text) return;
+  boost::json::value doc;
+  std::string err;
+  if (!parse_json_text(c.content, doc, err)) {
+    out.add(FindingKind::json_invalid, pre + "/content: " + err + fence_hint(c.content) + " (json)", "");
+    return;
+  }
+  if (x.response_format == ResponseFormatKind::json_object) {
+    if (!doc.is_object())
+      out.add(FindingKind::json_invalid,
+              pre + "/content: must be a JSON object, got " + std::string(json_type_name(doc)) + " (json_object)", "");
+    return;
+  }
+  if (!x.schema) return;
+  std::vector<SchemaError> errors;
+  if (!validate_against(*evaluator_, *x.schema, doc, errors)) {
+    for (auto& e : errors)
+      out.add(FindingKind::schema_violation, pre + (e.pointer.empty() ? std::string("/") : e.pointer) + ": " + e.message,
+              e.pointer);
+  }
+}
+
+Verdict Validator::validate(const Expectations& x, const AssembledResponse& r) {
+  Verdict out;
+  if (!r.error.empty()) {
+    if (r.upstream_error)
+      out.add(FindingKind::empty, "/: no completion, " + r.error + " (empty)", "");
+    else
+      out.add(FindingKind::json_invalid, "/: " + r.error + " (response)", "");
+    if (r.upstream_error) out.empty = true;
+    return out;
+  }
+  if (r.too_large)
+    out.add(FindingKind::assembled_too_large,
+            "/: response larger than " + std::to_string(limits_.max_assembled_bytes) +
+                " bytes; the rest was not kept and content/arguments were not checked (assembled_too_large)",
+            "");
+  if (r.choices.empty()) {
+    out.empty = true;
+    out.add(FindingKind::empty, "/choices: no choice in the response (empty)", "/choices");
+    return out;
+  }
+  const bool many = r.choices.size() > 1;
+  for (const auto& c : r.choices) {
+    std::string prefix = many ? "choice " + std::to_string(c.index) + ": " : std::string();
+    try {
+      validate_choice(x, c, r.too_large, prefix, out);
+    } catch (const std::exception& e) {
+      out.add(FindingKind::json_invalid, prefix + "/: validation error: " + e.what(), "");
+    }
+  }
+  return out;
+}
+
+}  // namespace slipway::validators

@@ -1,0 +1,61 @@
+// The validators' entry point: one Validator per worker thread (not thread-safe). It owns the schema cache,
+// the valijson evaluator and the refusal classifier.
+//
+//   Validator v;
+//   auto x = v.expectations(request_body);            // Expectations or RequestError (-> HTTP 400)
+//   Verdict verdict = v.validate(std::get<Expectations>(x), assemble_completion(response_body));
+#pragma once
+
+#include <memory>
+#include <string_view>
+#include <variant>
+
+#include <boost/json/value.hpp>
+
+#include "validators/assembled_response.hpp"
+#include "validators/refusal_classifier.hpp"
+#include "validators/request_expectations.hpp"
+#include "validators/schema_cache.hpp"
+#include "validators/stream_assembler.hpp"
+#include "validators/verdict.hpp"
+
+namespace valijson {
+class Validator;
+}
+
+namespace slipway::validators {
+
+class Validator {
+ public:
+  explicit Validator(Limits limits = {}, RefusalConfig refusal = {});
+  ~Validator();
+  Validator(const Validator&) = delete;
+  Validator& operator=(const Validator&) = delete;
+
+  // Reads what the request asked for; compiles (or takes from the cache) every schema. A RequestError means
+  // the request must be answered 400: schema too big/deep, too many subschemas, a regex too costly or not
+  // RE2-compatible, malformed response_format/tools/tool_choice.
+  std::variant<Expectations, RequestError> expectations(std::string_view request_json);
+  std::variant<Expectations, RequestError> expectations_from(const boost::json::value& request);
+
+  // Checks every choice of the response against the expectations. Never throws.
+  Verdict validate(const Expectations& x, const AssembledResponse& r);
+
+  // Convenience for tools: the response is a JSON body or a captured SSE stream.
+  AssembledResponse assemble(std::string_view response_text) const;
+
+  const Limits& limits() const { return limits_; }
+  const RefusalClassifier& refusal_classifier() const { return refusal_; }
+  const SchemaCache& schema_cache() const { return cache_; }
+
+ private:
+  void validate_choice(const Expectations& x, const AssembledChoice& c, bool too_large, std::string_view prefix,
+                       Verdict& out);
+
+  Limits limits_;
+  SchemaCache cache_;
+  RefusalClassifier refusal_;
+  std::unique_ptr<valijson::Validator> evaluator_;
+};
+
+}  // namespace slipway::validators
