@@ -200,18 +200,21 @@ Reply plan_reply(const json::object& body, bool chat, const Headers& headers, st
   if (rng.chance(t.tail_p)) r.ttft_ms += t.tail_extra_ms;
   double len = std::max(1.0, std::round(t.output_tokens * (0.7 + 0.6 * rng.uniform())));
   std::vector<std::string> applied;
+  // want(k): the kind was asked for; mark(k): it changed the answer (listed in x-sim-slip-applied).
+  auto want = [&](std::string_view k) { return has_kind(slips, k); };
+  auto mark = [&](std::string_view k) { applied.emplace_back(k); };
   auto use = [&](std::string_view k) {
-    if (!has_kind(slips, k)) return false;
-    applied.emplace_back(k);
+    if (!want(k)) return false;
+    mark(k);
     return true;
   };
   if (use("slow_tail")) r.ttft_ms += t.tail_extra_ms > 0 ? t.tail_extra_ms : 600;
-  if (use("longer_output")) len *= 2 + rng.uniform();
 
   bool harmful = false;
   for (auto& ph : cfg.profile.refuse_phrases)
     if (!ph.empty() && last_user.find(ph) != std::string::npos) harmful = true;
   bool refuse = harmful ? !use("missed_refusal") : use("refusal");
+  if (refuse && harmful && want("refusal")) mark("refusal");
   bool tool_slip = false;
   for (auto& s : slips) tool_slip |= s.rfind("tool_", 0) == 0;
 
@@ -250,10 +253,10 @@ Reply plan_reply(const json::object& body, bool chat, const Headers& headers, st
       }
       json::value args = make_instance(*params, rng);
       if (i == 0) {
-        if (use("tool_wrong_type")) violate_schema(args, *params, rng, 1);
-        if (use("tool_missing_required")) violate_schema(args, *params, rng, 2);
+        if (want("tool_wrong_type") && violate_schema(args, *params, rng, 1)) mark("tool_wrong_type");
+        if (want("tool_missing_required") && violate_schema(args, *params, rng, 2)) mark("tool_missing_required");
       }
-      call.arguments = json::serialize(args);
+      call.arguments = to_json(args);
       if (i == 0) {
         if (use("tool_bad_json")) break_json(call.arguments);
         if (use("tool_empty_args")) call.arguments = rng.chance(0.5) ? "" : "{}";
@@ -269,7 +272,7 @@ Reply plan_reply(const json::object& body, bool chat, const Headers& headers, st
         json::error_code ec;
         json::value a = json::parse(call.arguments, ec);
         if (ec) a = json::value(call.arguments);
-        c += "<tool_call>\n" + json::serialize(json::object{{"name", call.name}, {"arguments", a}}) + "\n</tool_call>";
+        c += "<tool_call>\n" + to_json(json::object{{"name", call.name}, {"arguments", a}}) + "\n</tool_call>";
       }
       r.calls.clear();
       r.content_null = false;
@@ -280,16 +283,17 @@ Reply plan_reply(const json::object& body, bool chat, const Headers& headers, st
     json::value inst;
     if (schema) {
       inst = make_instance(*schema, rng);
-      if (use("schema_violation")) violate_schema(inst, *schema, rng, 0);
+      if (want("schema_violation") && violate_schema(inst, *schema, rng, 0)) mark("schema_violation");
     } else {
       inst = json::object{{"answer", lorem_words(rng, 3)},
                           {"confidence", std::round(rng.uniform() * 100) / 100},
                           {"tags", json::array{json::value(lorem_word(rng)), json::value(lorem_word(rng))}}};
     }
-    std::string c = json::serialize(inst);
+    std::string c = to_json(inst);
     if (use("invalid_json")) break_json(c);
     chop(c, rng, r.pieces);
   } else {
+    if (use("longer_output")) len *= 2 + rng.uniform();
     prose(rng, static_cast<int>(len), r.pieces);
   }
 
@@ -297,11 +301,14 @@ Reply plan_reply(const json::object& body, bool chat, const Headers& headers, st
   auto cut = [&](std::vector<std::string>& pieces, std::size_t keep) {
     if (pieces.size() > keep) pieces.resize(keep), r.finish_reason = "length";
   };
-  bool truncate = use("truncation");
+  bool truncate = want("truncation");
   if (!r.calls.empty()) {
     for (auto& call : r.calls) chop(call.arguments, rng, call.arg_pieces);
     auto& last = r.calls.back().arg_pieces;
-    if (truncate && last.size() > 1) cut(last, std::max<std::size_t>(1, last.size() * static_cast<std::size_t>(rng.range(3, 7)) / 10));
+    if (truncate && last.size() > 1) {
+      cut(last, std::max<std::size_t>(1, last.size() * static_cast<std::size_t>(rng.range(3, 7)) / 10));
+      mark("truncation");
+    }
     std::size_t total = 0;
     for (auto& call : r.calls) {
       if (max_tokens >= 0 && total + call.arg_pieces.size() > static_cast<std::size_t>(max_tokens))
@@ -311,8 +318,10 @@ Reply plan_reply(const json::object& body, bool chat, const Headers& headers, st
     }
     r.completion_tokens = static_cast<int>(total);
   } else {
-    if (truncate && r.pieces.size() > 1)
+    if (truncate && r.pieces.size() > 1) {
       cut(r.pieces, std::max<std::size_t>(1, r.pieces.size() * static_cast<std::size_t>(rng.range(3, 7)) / 10));
+      mark("truncation");
+    }
     if (max_tokens >= 0) cut(r.pieces, static_cast<std::size_t>(max_tokens));
     if (r.content.empty()) r.content = join(r.pieces);
     else if (r.finish_reason == "length") r.content = join(r.pieces);

@@ -2,6 +2,7 @@
 // tokenize). Built by appending to one string: the hot path of the benchmarks.
 #include "tools/vllm-sim/sim.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -71,7 +72,57 @@ void tool_call(std::string& o, const ToolCallOut& c, std::string_view args, int 
   o += "}}";
 }
 
+void write_json(std::string& o, const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::null: o += "null"; break;
+    case json::kind::bool_: o += v.get_bool() ? "true" : "false"; break;
+    case json::kind::int64: o += std::to_string(v.get_int64()); break;
+    case json::kind::uint64: o += std::to_string(v.get_uint64()); break;
+    case json::kind::double_: {
+      char buf[64];
+      double d = v.get_double();
+      if (!std::isfinite(d)) d = 0;
+      auto res = std::to_chars(buf, buf + sizeof buf, d);  // shortest round-trip: 0.15, not 1.5E-1
+      std::string_view sv(buf, static_cast<std::size_t>(res.ptr - buf));
+      o += sv;
+      if (sv.find_first_of(".e") == std::string_view::npos) o += ".0";
+      break;
+    }
+    case json::kind::string: esc(o, v.get_string()); break;
+    case json::kind::array: {
+      o.push_back('[');
+      bool first = true;
+      for (auto& e : v.get_array()) {
+        if (!first) o.push_back(',');
+        first = false;
+        write_json(o, e);
+      }
+      o.push_back(']');
+      break;
+    }
+    case json::kind::object: {
+      o.push_back('{');
+      bool first = true;
+      for (auto& kv : v.get_object()) {
+        if (!first) o.push_back(',');
+        first = false;
+        esc(o, kv.key());
+        o.push_back(':');
+        write_json(o, kv.value());
+      }
+      o.push_back('}');
+      break;
+    }
+  }
+}
+
 }  // namespace
+
+std::string to_json(const json::value& v) {
+  std::string o;
+  write_json(o, v);
+  return o;
+}
 
 std::string_view lorem_word(Rng& rng) {
   return kWords[rng.range(0, static_cast<int>(std::size(kWords)) - 1)];

@@ -164,6 +164,7 @@ class Session {
 
   task<bool> handle(Req& req) {
     PathId pid = path_id(req.target());
+    watch_ = true;
     bool sim_path = pid == PathId::sim_stats || pid == PathId::sim_reset;
     hdrs_.clear();
     for (auto& f : req) hdrs_.emplace_back(lower(f.name_string()), std::string(f.value()));
@@ -223,7 +224,8 @@ class Session {
   task<bool> generate(Req& req, PathId pid) {
     bool chat = pid == PathId::chat;
     json::error_code ec;
-    json::value v = json::parse(req.body(), ec);
+    json::monotonic_resource mr(jbuf_, sizeof jbuf_);  // no heap for small request bodies
+    json::value v = json::parse(req.body(), ec, &mr);
     if (ec || !v.is_object()) {
       record_last(req, pid, nullptr);
       std::string msg = ec ? "Invalid JSON body: " + ec.message() : "The request body must be a JSON object";
@@ -367,6 +369,7 @@ class Session {
   int tidx_;
   bool watch_ = true;
   Headers hdrs_;
+  alignas(16) unsigned char jbuf_[8192];
   LastRequest scratch_;
 };
 

@@ -161,6 +161,8 @@ std::string embeddings_body(const boost::json::object& body, std::string& err, i
 std::string tokenize_body(const boost::json::object& body);
 std::string lorem_words(Rng& rng, int n);  // n words separated by single spaces
 std::string_view lorem_word(Rng& rng);
+// Compact JSON with numbers as a model would write them (0.15, not Boost's 1.5E-1).
+std::string to_json(const boost::json::value& v);
 
 // ---- stats (stats.cpp) ----
 enum class PathId : int {
