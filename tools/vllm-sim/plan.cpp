@@ -194,7 +194,15 @@ Reply plan_reply(const json::object& body, bool chat, const Headers& headers, st
   if (auto h = find_header(headers, "x-sim-delay-ms"); !h.empty()) r.fault_delay_ms = std::atof(std::string(h).c_str());
 
   // Timing.
-  const Timing& t = cfg.profile.timing;
+  Timing t = cfg.profile.timing;  // per-request overrides for tests: x-sim-ttft-ms, x-sim-token-ms, x-sim-output-tokens
+  auto num_header = [&](std::string_view name, double& out) {
+    if (auto h = find_header(headers, name); !h.empty()) out = std::max(0.0, std::atof(std::string(h).c_str()));
+  };
+  num_header("x-sim-ttft-ms", t.ttft_ms);
+  num_header("x-sim-token-ms", t.token_ms);
+  double out_tokens = t.output_tokens;
+  num_header("x-sim-output-tokens", out_tokens);
+  t.output_tokens = static_cast<int>(out_tokens);
   r.ttft_ms = t.ttft_ms;
   r.token_ms = t.token_ms;
   if (rng.chance(t.tail_p)) r.ttft_ms += t.tail_extra_ms;
@@ -279,6 +287,13 @@ Reply plan_reply(const json::object& body, bool chat, const Headers& headers, st
       r.finish_reason = "stop";
       chop(c, rng, r.pieces);
     }
+  } else if (auto* gc = body.if_contains("guided_choice"); gc && gc->is_array() && !gc->get_array().empty()) {
+    auto& a = gc->get_array();
+    auto& pick = a[static_cast<std::size_t>(rng.range(0, int(a.size()) - 1))];
+    chop(pick.is_string() ? std::string_view(pick.get_string()) : std::string_view("choice"), rng, r.pieces);
+  } else if (auto* gr = body.if_contains("guided_regex"); gr && gr->is_string()) {
+    auto m = string_for_pattern(gr->get_string(), rng);
+    chop(m ? *m : lorem_words(rng, 2), rng, r.pieces);
   } else if (json_mode) {
     json::value inst;
     if (schema) {
