@@ -262,13 +262,13 @@ class RequestLife {
   void record() {
     out_.end = Clock::now();
     if (!ctx_.log.enabled(LogLevel::info)) return;
-    auto ms = [](Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); };
+    auto us = [](Clock::duration d) { return std::chrono::duration_cast<std::chrono::microseconds>(d).count(); };
     boost::json::object f;
     f["request_id"] = out_.request_id;
     f["method"] = out_.method;
     f["path"] = out_.path;
     f["status"] = out_.status;
-    f["duration_ms"] = ms(out_.end - out_.start);
+    f["duration_us"] = us(out_.end - out_.start);
     if (!out_.model.empty()) f["model"] = out_.model;
     if (out_.proxied) {
       f["variant"] = to_string(out_.variant);
@@ -276,7 +276,7 @@ class RequestLife {
       if (!out_.pinned_by.empty()) f["pinned_by"] = out_.pinned_by;
       f["endpoint"] = out_.endpoint;
       f["stream"] = out_.stream;
-      if (out_.first_token != Clock::time_point{}) f["ttft_ms"] = ms(out_.first_token - out_.start);
+      if (out_.first_token != Clock::time_point{}) f["ttft_us"] = us(out_.first_token - out_.start);
       if (out_.retries) f["retries"] = out_.retries;
       if (out_.usage) {
         f["prompt_tokens"] = out_.usage->prompt_tokens;

@@ -79,6 +79,18 @@ void fail_endpoint(RelayRequest& r, UpstreamFailure f) {
   }
 }
 
+// With include_usage on, every chunk carries "usage":null; a client that did not ask must not see it.
+void append_without_null_usage(std::string& out, std::string_view event) {
+  static constexpr std::string_view field = ",\"usage\":null";
+  std::size_t at = event.find(field);
+  if (at == std::string_view::npos) {
+    out.append(event);
+    return;
+  }
+  out.append(event.substr(0, at));
+  out.append(event.substr(at + field.size()));
+}
+
 // Non-streaming: read the whole body (bounded), then answer.
 net::awaitable<bool> relay_whole(RelayRequest& r) {
   auto& header = r.call.parser->get().base();
@@ -192,7 +204,8 @@ net::awaitable<bool> relay_stream(RelayRequest& r) {
         }
       }
       if (r.out.first_token == Clock::time_point{} && !ev.data.empty()) r.out.first_token = Clock::now();
-      batch.append(ev.raw);
+      if (r.strip_usage) append_without_null_usage(batch, ev.raw);
+      else batch.append(ev.raw);
     }
     if (batch.empty()) continue;
     r.client.expires_after(r.cfg.timeouts.stream_idle);

@@ -1,0 +1,76 @@
+// Admission: the facts pulled from a request body, bad input as OpenAI-style errors, the body rewrite.
+#include <catch2/catch.hpp>
+
+#include "gateway/admission.hpp"
+
+using namespace slipway;
+
+namespace {
+std::variant<RequestFacts, ClientError> admit(const std::string& body, bool chat = true, std::size_t depth = 64) {
+  static simdjson::dom::parser parser;
+  REQUIRE(!parser.allocate(64 * 1024, depth));
+  return admit_body(parser, body, chat);
+}
+}  // namespace
+
+TEST_CASE("admission pulls out the fields the gateway routes and measures on") {
+  auto r = admit(R"({"model":"llama","user":"u1","stream":true,"stream_options":{"include_usage":true},
+      "response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{}}},
+      "tools":[{"type":"function","function":{"name":"f"}},{"type":"function","function":{"name":"g"}}],
+      "tool_choice":{"type":"function","function":{"name":"g"}},"max_completion_tokens":99,
+      "messages":[{"role":"user","content":"hello"},{"role":"user","content":[{"type":"text","text":"abc"}]}]})");
+  REQUIRE(std::holds_alternative<RequestFacts>(r));
+  auto f = std::get<RequestFacts>(r);
+  REQUIRE(f.model == "llama");
+  REQUIRE(f.user == "u1");
+  REQUIRE(f.stream);
+  REQUIRE(f.client_wants_usage);
+  REQUIRE(f.response_format == "json_schema");
+  REQUIRE(f.tools == 2);
+  REQUIRE(f.tool_choice == "g");
+  REQUIRE(f.max_tokens == 99);
+  REQUIRE(f.prompt_chars == 8);
+}
+
+TEST_CASE("bad bodies get precise client errors") {
+  auto msg = [](const std::variant<RequestFacts, ClientError>& r) {
+    REQUIRE(std::holds_alternative<ClientError>(r));
+    return std::get<ClientError>(r);
+  };
+  REQUIRE(msg(admit("")).message.find("empty") != std::string::npos);
+  REQUIRE(msg(admit("{\"model\":")).code == "invalid_json");
+  REQUIRE(msg(admit("[1,2]")).message.find("JSON object") != std::string::npos);
+  auto missing = msg(admit(R"({"messages":[]})"));
+  REQUIRE(missing.param == "model");
+  REQUIRE(msg(admit(R"({"model":7,"messages":[]})")).param == "model");
+  REQUIRE(msg(admit(R"({"model":"m"})")).param == "messages");
+  REQUIRE(msg(admit(R"({"model":"m","messages":[],"stream":"yes"})")).param == "stream");
+  std::string deep = R"({"model":"m","messages":[)" + std::string(100, '[') + std::string(100, ']') + "]}";
+  auto too_deep = msg(admit(deep, true, 32));
+  REQUIRE(too_deep.code == "json_too_deep");
+  REQUIRE(too_deep.message.find("32") != std::string::npos);
+}
+
+TEST_CASE("completions requests measure the prompt") {
+  auto r = admit(R"({"model":"m","prompt":"12345"})", false);
+  REQUIRE(std::get<RequestFacts>(r).prompt_chars == 5);
+}
+
+TEST_CASE("the rewrite changes only the model (and asks for usage when told)") {
+  std::string body = R"({ "messages": [{"role":"user","content":"model: \"x\""}], "model" : "llama", "user":"u"})";
+  REQUIRE(rewrite_body(body, "llama-int4", false) ==
+          R"({ "messages": [{"role":"user","content":"model: \"x\""}], "model" : "llama-int4", "user":"u"})");
+  std::string streamed = rewrite_body(R"({"model":"m","stream":true})", "m-fp16", true);
+  REQUIRE(streamed == R"({"stream_options":{"include_usage":true},"model":"m-fp16","stream":true})");
+  std::string opts = rewrite_body(R"({"model":"m","stream":true,"stream_options":{"include_usage":false}})", "m2", true);
+  REQUIRE(opts == R"({"model":"m2","stream":true,"stream_options":{"include_usage":true}})");
+  REQUIRE(rewrite_body(R"({"model":"m"})", "a\"b", false) == R"({"model":"a\"b"})");
+}
+
+TEST_CASE("find_top_level_value ignores nested keys of the same name") {
+  std::string body = R"({"x":{"model":"inner"},"list":["model"],"model":"outer"})";
+  auto span = find_top_level_value(body, "model");
+  REQUIRE(span);
+  REQUIRE(body.substr(span->offset, span->length) == "\"outer\"");
+  REQUIRE_FALSE(find_top_level_value(body, "absent"));
+}
