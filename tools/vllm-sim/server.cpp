@@ -243,6 +243,12 @@ class Session {
     if (!need || (chat && !need->is_array()))
       co_return co_await send(req, http::status::bad_request,
                               error_body(chat ? "Field required: messages" : "Field required: prompt", "BadRequestError", 400));
+    if (auto* so = body.if_contains("stream_options"); so && !so->is_null()) {  // as vLLM's protocol.py
+      auto* st = body.if_contains("stream");
+      if (!st || !st->is_bool() || !st->get_bool())
+        co_return co_await send(req, http::status::bad_request,
+                                error_body("Stream options can only be defined when `stream=True`.", "BadRequestError", 400));
+    }
     std::string bad;
     if (!kinds_ok(find_header(hdrs_, "x-sim-slip"), is_slip_kind, bad) ||
         !kinds_ok(find_header(hdrs_, "x-sim-fault"), is_fault_kind, bad))
