@@ -8,6 +8,7 @@
 // Not covered: not, if/then/else, patternProperties, dependent*, contains, unevaluated*.
 #include "tools/vllm-sim/sim.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -157,15 +158,18 @@ struct Gen {
     if (!has_lo && !has_hi) lo = 0, hi = 100;
     else if (!has_lo) lo = hi - 100;
     else if (!has_hi) hi = lo + 100;
+    lo = std::clamp(lo, -1e15, 1e15);  // keep integer arithmetic defined for absurd bounds
+    hi = std::clamp(hi, -1e15, 1e15);
     double mult = 0;
     num_of(s, "multipleOf", mult);
     if (integer || mult > 0) {
       double m = mult > 0 ? mult : 1;
-      if (integer && mult > 0 && std::floor(mult) != mult) m = mult;  // unusual; best effort
       double klo = std::ceil(lo / m), khi = std::floor(hi / m);
       if (ex_lo && klo * m <= lo) klo += 1;
       if (ex_hi && khi * m >= hi) khi -= 1;
       if (khi < klo) khi = klo;
+      klo = std::clamp(klo, -9e15, 9e15);
+      khi = std::clamp(khi, klo, 9e15);
       auto k = rng.range(static_cast<std::int64_t>(klo), static_cast<std::int64_t>(khi));
       double v = static_cast<double>(k) * m;
       if (integer || std::floor(v) == v) return json::value(static_cast<std::int64_t>(std::llround(v)));
@@ -219,6 +223,7 @@ struct Gen {
     double mn = 0, mx = -1;
     num_of(s, "minLength", mn);
     num_of(s, "maxLength", mx);
+    mn = std::min(mn, 1e6);
     if (out.empty()) {
       int words = int(rng.range(1, 4));
       if (mx >= 0 && mx < 12) words = 1;
@@ -255,6 +260,7 @@ struct Gen {
       }
     double min_props = 0;
     num_of(s, "minProperties", min_props);
+    min_props = std::min(min_props, 1000.0);
     if (props)
       for (auto& kv : *props) {
         if (out.size() >= static_cast<std::size_t>(min_props)) break;
@@ -280,6 +286,8 @@ struct Gen {
     double mn = 0, mx = -1;
     num_of(s, "minItems", mn);
     bool has_max = num_of(s, "maxItems", mx);
+    mn = std::min(mn, 10000.0);  // absurd sizes are capped (the instance is then invalid)
+    if (has_max) mx = std::min(mx, 10000.0);
     std::int64_t lo = static_cast<std::int64_t>(mn), hi = has_max ? static_cast<std::int64_t>(mx) : std::max<std::int64_t>(lo, 3);
     std::int64_t n = depth >= kSoftDepth ? lo : rng.range(std::max<std::int64_t>(lo, std::min<std::int64_t>(1, hi)), std::max(lo, std::min(hi, std::max<std::int64_t>(lo, 3))));
     std::int64_t np = prefix ? static_cast<std::int64_t>(prefix->size()) : 0;
