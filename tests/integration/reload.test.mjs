@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import {
   startSim, startGateway, modelConfig, stopAll, withLogs, postJson, chat, pool, sleep, tmpDir, toYaml, getJson,
@@ -145,6 +146,38 @@ test('a bad config file (weight 150) is rejected with a message naming the key, 
   const zero = await assignAll(gw, users.slice(0, 300));
   assert.equal(share(zero), 0, 'weight 0 still sends traffic to the canary');
   await gw.stop();
+}));
+
+test('a keep-alive connection that was idle across a reload serves its next request with the new config', withLogs(async () => {
+  const gw = await startGateway(config(0));
+  // One client connection, kept alive between requests.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const sockets = new Set();
+  const askOnAgent = (user) => new Promise((resolve, reject) => {
+    const req = http.request(`${gw.base}/chat/completions`, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+      sockets.add(req.socket);
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode, variant: res.headers['x-slipway-variant'] }));
+    });
+    req.on('error', reject);
+    req.setTimeout(10_000, () => req.destroy(new Error('timeout')));
+    req.end(JSON.stringify(chat('m', 'hi', { user, max_tokens: 3 })));
+  });
+  try {
+    const first = await askOnAgent('idle-user-1');
+    assert.equal(first.variant, 'baseline', 'weight 0');
+    const mark = gw.writeConfig(config(100));
+    await gw.waitForReload({ from: mark, timeoutMs: 5000 });
+    await sleep(1000);   // "weight edits apply within a second"
+    const second = await askOnAgent('idle-user-1');
+    assert.equal(sockets.size, 1, 'the test needs both requests on one connection');
+    assert.equal(second.status, 200);
+    assert.equal(second.variant, 'canary',
+      'a request that arrived after the reload, on a connection opened before it, was split with the old weight (0)');
+  } finally {
+    agent.destroy();
+    await gw.stop();
+  }
 }));
 
 test('SIGHUP reloads the config file (like nginx: a reload on request, even when the file is unchanged)', withLogs(async () => {

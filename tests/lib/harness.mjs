@@ -19,7 +19,7 @@ export { sleep };
 export const SOURCE_DIR = process.env.SLIPWAY_SOURCE_DIR
   ?? path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 export const SLIPWAY_BIN = process.env.SLIPWAY_BIN ?? path.join(SOURCE_DIR, 'build/slipway');
-export const VLLM_SIM_BIN = process.env.VLLM_SIM_BIN ?? path.join(SOURCE_DIR, 'build/tools/vllm-sim/vllm-sim');
+export const VLLM_SIM_BIN = process.env.VLLM_SIM_BIN ?? path.join(SOURCE_DIR, 'build/vllm-sim');
 
 const STARTUP_TIMEOUT_MS = 15_000;
 const REQUEST_TIMEOUT_MS = 30_000;        // no single request of a test may hang longer
