@@ -14,11 +14,11 @@ namespace slipway::validators {
 
 namespace bj = boost::json;
 
-bool parse_json_text(std::string_view text, bj::value& out, std::string& error) {
+bool parse_json_text(std::string_view text, bj::value& out, std::string& error, bj::storage_ptr sp) {
   bj::parse_options po;
   po.max_depth = 256;
   thread_local bj::parser p({}, po);
-  p.reset();
+  p.reset(std::move(sp));
   bj::error_code ec;
   size_t n = p.write(text.data(), text.size(), ec);
   if (ec) {

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/json/storage_ptr.hpp>
 #include <boost/json/value.hpp>
 
 #include "validators/schema_cache.hpp"
@@ -24,7 +25,9 @@ struct SchemaError {
 
 // Parses `text` as one JSON value (surrounding whitespace allowed). On failure `error` says why and where.
 // Nesting deeper than 256 levels is reported as invalid.
-bool parse_json_text(std::string_view text, boost::json::value& out, std::string& error);
+// `sp` (e.g. a monotonic_resource) owns the nodes; it must outlive `out`.
+bool parse_json_text(std::string_view text, boost::json::value& out, std::string& error,
+                     boost::json::storage_ptr sp = {});
 
 // Validates `instance`: fast pass first (stops at the first failure), then a full pass collecting at most
 // `max_errors` errors, wrapper messages ("Failed to validate item #3") dropped.

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include <boost/json/monotonic_resource.hpp>
+
 #include <valijson/validator.hpp>
 
 #include "validators/json_checks.hpp"
@@ -62,7 +64,18 @@ void Validator::validate_choice(const Expectations& x, const AssembledChoice& c,
     out.add(FindingKind::truncated, d + " (truncated)", "/finish_reason", false);
   }
 
-  RefusalResult rr = refusal_.classify(c.content, c.refusal);
+  // Structured output first: a content that parses as the JSON document asked for is not prose, so the text
+  // refusal classifier is not run on it (the refusal field still counts).
+  const bool json_mode = x.response_format != ResponseFormatKind::text;
+  const bool check_json = json_mode && !too_large && !has_calls && !has_refusal_field && has_content;
+  unsigned char arena[16384];
+  boost::json::monotonic_resource mr(arena, sizeof arena);
+  boost::json::value doc;
+  std::string json_err;
+  const bool parsed = check_json && parse_json_text(c.content, doc, json_err, &mr);
+
+  RefusalResult rr = (parsed && (doc.is_object() || doc.is_array())) ? refusal_.classify({}, c.refusal)
+                                                                    : refusal_.classify(c.content, c.refusal);
   if (rr.refusal) {
     out.refusal = true;
     out.add(FindingKind::refusal,
@@ -87,12 +100,9 @@ void Validator::validate_choice(const Expectations& x, const AssembledChoice& c,
   }
 
   // Structured output: checked when there is content to check (a refusal field or a tool call replaces it).
-  if (too_large || has_calls || has_refusal_field || !has_content) return;
-  if (x.response_format == ResponseFormatKind::text) return;
-  boost::json::value doc;
-  std::string err;
-  if (!parse_json_text(c.content, doc, err)) {
-    out.add(FindingKind::json_invalid, pre + "/content: " + err + fence_hint(c.content) + " (json)", "");
+  if (!check_json) return;
+  if (!parsed) {
+    out.add(FindingKind::json_invalid, pre + "/content: " + json_err + fence_hint(c.content) + " (json)", "");
     return;
   }
   if (x.response_format == ResponseFormatKind::json_object) {
