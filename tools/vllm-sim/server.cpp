@@ -159,7 +159,10 @@ class Session {
   }
 
   struct ActiveGuard {
-    ~ActiveGuard() { stats_request_end(); }
+    bool active;
+    ~ActiveGuard() {
+      if (active) stats_request_end();
+    }
   };
 
   task<bool> handle(Req& req) {
@@ -176,10 +179,10 @@ class Session {
       }
       co_return co_await send(req, http::status::method_not_allowed, "{\"detail\":\"Method Not Allowed\"}");
     }
-    stats_request_begin(pid);
-    ActiveGuard guard;
+    bool quiet = pid == PathId::health || pid == PathId::metrics;  // not in last_request nor active_requests
+    stats_request_begin(pid, !quiet);
+    ActiveGuard guard{!quiet};
     auto get = req.method() == http::verb::get, post = req.method() == http::verb::post;
-    bool quiet = pid == PathId::health || pid == PathId::metrics;
     if (!quiet && pid != PathId::chat && pid != PathId::completions && pid != PathId::embeddings &&
         pid != PathId::tokenize)
       record_last(req, pid, nullptr);

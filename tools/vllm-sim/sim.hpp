@@ -179,7 +179,7 @@ struct LastRequest {
   Headers headers;
 };
 
-void stats_request_begin(PathId id);
+void stats_request_begin(PathId id, bool active);  // active: counted in active_requests
 void stats_request_end();
 void stats_stream_begin();
 void stats_stream_end(bool cancelled);

@@ -53,9 +53,9 @@ void stats_init(int threads) {
   for (int i = 0; i < threads; ++i) S().slots.push_back(std::make_unique<Slot>());
 }
 
-void stats_request_begin(PathId id) {
+void stats_request_begin(PathId id, bool active) {
   S().requests_total.fetch_add(1, rlx);
-  S().active_requests.fetch_add(1, rlx);
+  if (active) S().active_requests.fetch_add(1, rlx);
   S().by_path[static_cast<std::size_t>(id)].fetch_add(1, rlx);
 }
 void stats_request_end() { S().active_requests.fetch_sub(1, rlx); }
