@@ -29,47 +29,6 @@ constexpr long long KiB = 1024, MiB = 1024 * KiB, GiB = 1024 * MiB;
 constexpr long long kMaxDurationMs = 24LL * 3'600'000;  // 24h: longer is a typo, not a timeout
 constexpr std::size_t kMaxFileBytes = 16 * MiB;
 
-// "http://host:port", "host:port" or "[v6]:port"; a lone trailing "/" is allowed.
-// Returns an error message, or "" on success.
-std::string parse_endpoint(std::string_view text, Endpoint& out) {
-  std::string_view s = text;
-  if (s.starts_with("https://"))
-    return "TLS to backends is not supported yet; use http:// (got \"" + std::string(text) + "\")";
-  if (s.starts_with("http://")) s.remove_prefix(7);
-  else if (auto p = s.find("://"); p != std::string_view::npos)
-    return "unsupported scheme \"" + std::string(s.substr(0, p)) + "\"; use http://host:port or host:port";
-  if (s.ends_with("/")) s.remove_suffix(1);
-  if (auto slash = s.find('/'); slash != std::string_view::npos)
-    return "must not have a path (got \"" + std::string(s.substr(slash)) +
-           "\"); slipway forwards the client's path, e.g. /v1/chat/completions";
-  std::string_view host, port;
-  if (s.starts_with("[")) {
-    auto close = s.find(']');
-    if (close == std::string_view::npos) return "unterminated IPv6 address in \"" + std::string(text) + "\"";
-    host = s.substr(1, close - 1);
-    std::string_view rest = s.substr(close + 1);
-    if (!rest.starts_with(":")) return "needs a port, like \"" + std::string(s) + ":8000\"";
-    port = rest.substr(1);
-  } else {
-    auto colon = s.rfind(':');
-    if (colon == std::string_view::npos) return "needs a port, like \"" + std::string(s) + ":8000\"";
-    host = s.substr(0, colon);
-    port = s.substr(colon + 1);
-    if (host.find(':') != std::string_view::npos)
-      return "an IPv6 address needs brackets, like \"[::1]:8000\"";
-  }
-  if (host.empty()) return "needs a host (got \"" + std::string(text) + "\")";
-  for (char c : host)
-    if (std::isspace(static_cast<unsigned char>(c)) || c == '@' || c == '?' || c == '#')
-      return "not a valid host: \"" + std::string(host) + "\"";
-  auto n = detail::parse_integer(port);
-  if (!n) return "not a valid port: \"" + std::string(port) + "\"";
-  if (*n < 1 || *n > 65535) return "port must be between 1 and 65535, got " + std::string(port);
-  out.host = std::string(host);
-  out.port = static_cast<uint16_t>(*n);
-  return "";
-}
-
 // A header name: lower-cased, token characters only. "" allowed only when allow_empty.
 void read_header_name(Reader& r, const YAML::Node& v, const std::string& path, bool allow_empty, std::string& out) {
   std::string s;
@@ -193,7 +152,7 @@ void parse_variant(Reader& r, const YAML::Node& n, const std::string& path, bool
         std::string text;
         if (!r.read_string(item, ip, text)) continue;
         Endpoint ep;
-        if (std::string err = parse_endpoint(text, ep); !err.empty()) {
+        if (std::string err = detail::parse_endpoint(text, ep); !err.empty()) {
           r.error(ip, item, err);
           continue;
         }
@@ -407,11 +366,8 @@ void parse_root(Reader& r, const YAML::Node& root, Config& cfg) {
 ParseResult parse_config(std::string_view yaml_text, std::string_view source_name) {
   ParseResult result;
   YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml_text));
-  } catch (const YAML::Exception& e) {
-    const int line = e.mark.line < 0 ? 0 : e.mark.line + 1;
-    result.errors.push_back(ConfigError{"", line, "YAML syntax error: " + e.msg});
+  if (auto err = detail::load_single_document(std::string(yaml_text), root)) {
+    result.errors.push_back(std::move(*err));
     return result;
   }
   Reader r;

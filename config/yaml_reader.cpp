@@ -1,10 +1,13 @@
 #include "config/yaml_reader.hpp"
 
+#include <yaml-cpp/eventhandler.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <sstream>
 
 namespace slipway::config::detail {
 
@@ -160,6 +163,47 @@ std::string format_duration(long long ms) {
   return std::to_string(ms) + "ms";
 }
 
+// "http://host:port", "host:port" or "[v6]:port"; a lone trailing "/" is allowed.
+// Returns an error message, or "" on success.
+std::string parse_endpoint(std::string_view text, Endpoint& out) {
+  std::string_view s = text;
+  if (s.starts_with("https://"))
+    return "TLS to backends is not supported yet; use http:// (got \"" + std::string(text) + "\")";
+  if (s.starts_with("http://")) s.remove_prefix(7);
+  else if (auto p = s.find("://"); p != std::string_view::npos)
+    return "unsupported scheme \"" + std::string(s.substr(0, p)) + "\"; use http://host:port or host:port";
+  if (s.ends_with("/")) s.remove_suffix(1);
+  if (auto slash = s.find('/'); slash != std::string_view::npos)
+    return "must not have a path (got \"" + std::string(s.substr(slash)) +
+           "\"); slipway forwards the client's path, e.g. /v1/chat/completions";
+  std::string_view host, port;
+  if (s.starts_with("[")) {
+    auto close = s.find(']');
+    if (close == std::string_view::npos) return "unterminated IPv6 address in \"" + std::string(text) + "\"";
+    host = s.substr(1, close - 1);
+    std::string_view rest = s.substr(close + 1);
+    if (!rest.starts_with(":")) return "needs a port, like \"" + std::string(s) + ":8000\"";
+    port = rest.substr(1);
+  } else {
+    auto colon = s.rfind(':');
+    if (colon == std::string_view::npos) return "needs a port, like \"" + std::string(s) + ":8000\"";
+    host = s.substr(0, colon);
+    port = s.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos)
+      return "an IPv6 address needs brackets, like \"[::1]:8000\"";
+  }
+  if (host.empty()) return "needs a host (got \"" + std::string(text) + "\")";
+  for (char c : host)
+    if (std::isspace(static_cast<unsigned char>(c)) || c == '@' || c == '?' || c == '#')
+      return "not a valid host: \"" + std::string(host) + "\"";
+  auto n = parse_integer(port);
+  if (!n) return "not a valid port: \"" + std::string(port) + "\"";
+  if (*n < 1 || *n > 65535) return "port must be between 1 and 65535, got " + std::string(port);
+  out.host = std::string(host);
+  out.port = static_cast<uint16_t>(*n);
+  return "";
+}
+
 bool is_header_name(std::string_view name) {
   if (name.empty()) return false;
   static constexpr std::string_view kExtra = "!#$%&'*+-.^_`|~";
@@ -172,6 +216,53 @@ std::string lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
+}
+
+namespace {
+
+// Sees only where each document starts; stops the parser after a few documents.
+struct DocumentProbe : YAML::EventHandler {
+  std::vector<YAML::Mark> starts;
+  void OnDocumentStart(const YAML::Mark& m) override { starts.push_back(m); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+int mark_line(const YAML::Mark& m) { return m.line < 0 ? 0 : m.line + 1; }
+
+}  // namespace
+
+std::optional<ConfigError> load_single_document(const std::string& text, YAML::Node& out) {
+  try {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    DocumentProbe probe;
+    // At most three documents: enough to tell "one", "two" and "stuck" apart, and always terminates.
+    for (int i = 0; i < 3 && parser.HandleNextDocument(probe); ++i) {
+      const auto& s = probe.starts;
+      if (s.size() >= 2 && s[s.size() - 1].pos == s[s.size() - 2].pos) {
+        // No progress: yaml-cpp cannot consume the token here (e.g. a "," outside brackets).
+        const YAML::Mark& m = s.back();
+        std::string what = "character";
+        if (m.pos >= 0 && static_cast<std::size_t>(m.pos) < text.size()) what = "\"" + std::string(1, text[m.pos]) + "\"";
+        return ConfigError{"", mark_line(m), "YAML syntax error: unexpected " + what};
+      }
+    }
+    if (probe.starts.size() >= 2)
+      return ConfigError{"", mark_line(probe.starts[1]), "a config file holds one YAML document; a second one starts here"};
+    out = YAML::Load(text);
+    return std::nullopt;
+  } catch (const YAML::Exception& e) {
+    return ConfigError{"", mark_line(e.mark), "YAML syntax error: " + e.msg};
+  } catch (const std::exception& e) {
+    return ConfigError{"", 0, std::string("YAML syntax error: ") + e.what()};
+  }
 }
 
 void Reader::error(std::string path, int line, std::string message) {

@@ -36,9 +36,18 @@ std::optional<long long> parse_duration_ms(std::string_view text);  // "250ms", 
 std::string format_size(long long bytes);                            // 4194304 -> "4MiB"
 std::string format_duration(long long ms);                           // 600000 -> "10m"
 
+// A backend endpoint: "http://host:port", "host:port" or "[v6]:port" (a lone trailing "/" allowed).
+// Returns "" and fills out, or the reason it is not one (https, a path, no port, port out of 1..65535, ...).
+std::string parse_endpoint(std::string_view text, Endpoint& out);
+
 // RFC 9110 token characters (header field names).
 bool is_header_name(std::string_view name);
 std::string lower(std::string_view s);
+
+// Loads the single YAML document in text. Syntax errors, a second document, and inputs on which
+// yaml-cpp 0.7 would never return (YAML::LoadAll loops forever on a stray "," : jbeder/yaml-cpp#1040,
+// fixed upstream by #1319 after 0.7) come back as one ConfigError. Never throws.
+std::optional<ConfigError> load_single_document(const std::string& text, YAML::Node& out);
 
 class Reader {
  public:

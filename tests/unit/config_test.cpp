@@ -367,7 +367,7 @@ TEST_CASE("config: models are required and checked", "[config]") {
   CHECK(error_of("threads: 2\n") == "models: required (a list of models, each with a name and a baseline) (line 1)");
   CHECK(error_of("models: []\n") == "models: needs at least one model (line 1)");
   CHECK(error_of("models: {name: m}\n") == "models: expected a list, got a mapping (line 1)");
-  CHECK(error_of("models: []\n---\nmodels: []\n") == "a config file holds one YAML document, found 2 (line 3)");
+  CHECK(error_of("models: []\n---\nmodels: []\n") == "a config file holds one YAML document; a second one starts here (line 2)");
   CHECK(error_of("- a\n- b\n") == "expected a mapping of settings at the top level, got a list (line 1)");
   CHECK(error_of("models:\n  - baseline: {endpoints: [\"h:1\"]}\n") ==
         "models[0].name: required (the model name clients send in \"model\") (line 2)");
@@ -564,6 +564,15 @@ TEST_CASE("config: a YAML syntax error is one error with its line", "[config]") 
   REQUIRE(tab.errors.size() == 1);
   CHECK(tab.errors[0].line == 3);
   CHECK(tab.errors[0].to_string().ends_with("(line 3)"));
+}
+
+TEST_CASE("config: inputs on which yaml-cpp 0.7 LoadAll never returns are syntax errors", "[config]") {
+  // jbeder/yaml-cpp#1040: a "," outside brackets; found by the damaged-input test below.
+  CHECK(error_of(",\n") == "YAML syntax error: unexpected \",\" (line 1)");
+  CHECK(error_of("# comment\n,   - a\nlisten: {port: 1}\n") == "YAML syntax error: unexpected \",\" (line 2)");
+  CHECK(error_of("[a]\n,\n") == "YAML syntax error: unexpected \",\" (line 2)");
+  CHECK(error_of("[:").starts_with("YAML syntax error: "));
+  CHECK(error_of("{:").starts_with("YAML syntax error: "));
 }
 
 TEST_CASE("config: load_config_file", "[config]") {
