@@ -1,0 +1,382 @@
+#!/usr/bin/env bash
+# bench/run.sh: slipway against direct-to-backend, nginx and haproxy (and optionally Portkey),
+# side by side in one run, against vllm-sim with zero think time. One command, bounded in time
+# (the default run takes about 4 minutes after the build), every process it starts is stopped on exit.
+#
+#   bench/run.sh [--duration S] [--connections N] [--targets a,b,..] [--workloads a,b,..]
+#                [--rate R|auto] [--repeat N] [--ttfb-requests N] [--with-portkey]
+#                [--build-dir DIR] [--slipway BIN] [--sim BIN] [--no-build] [--no-install]
+#                [--out FILE] [--no-write] [--quick]
+#
+# See bench/README.md for what is measured and how; results go to docs/benchmarks.md.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH=$ROOT/bench
+COMMAND_LINE="bench/run.sh${*:+ $*}"
+
+# ---------------------------------------------------------------------------------------------
+# options
+DURATION=10          # seconds per throughput run
+WARMUP=2             # seconds of warm-up before each throughput run (not measured)
+CONNECTIONS=32       # wrk -c
+TARGETS=direct,nginx,haproxy,slipway
+WORKLOADS=chat,stream,schema
+RATE=auto            # fixed-rate run: requests/s, or auto = half the slowest proxy's chat throughput
+REPEAT=1             # throughput runs per (workload, target); the median run is reported
+TTFB_REQUESTS=1000   # sequential streamed requests per target for time to first byte
+WITH_PORTKEY=0
+BUILD_DIR=$ROOT/build-bench
+SLIPWAY_BIN=
+SIM_BIN=
+DO_BUILD=1
+DO_INSTALL=1
+OUT=$ROOT/docs/benchmarks.md
+WRITE=1
+PROXY_CORE=0         # simulators and the proxy under test
+LOAD_CORE=1          # wrk and the TTFB client
+
+usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --duration) DURATION=$2; shift 2 ;;
+    --connections) CONNECTIONS=$2; shift 2 ;;
+    --targets) TARGETS=$2; shift 2 ;;
+    --workloads) WORKLOADS=$2; shift 2 ;;
+    --rate) RATE=$2; shift 2 ;;
+    --repeat) REPEAT=$2; shift 2 ;;
+    --ttfb-requests) TTFB_REQUESTS=$2; shift 2 ;;
+    --with-portkey) WITH_PORTKEY=1; shift ;;
+    --build-dir) BUILD_DIR=$2; shift 2 ;;
+    --slipway) SLIPWAY_BIN=$2; shift 2 ;;
+    --sim) SIM_BIN=$2; shift 2 ;;
+    --no-build) DO_BUILD=0; shift ;;
+    --no-install) DO_INSTALL=0; shift ;;
+    --out) OUT=$2; shift 2 ;;
+    --no-write) WRITE=0; shift ;;
+    --quick) DURATION=3; WARMUP=1; TTFB_REQUESTS=200; shift ;;
+    -h|--help) usage 0 ;;
+    *) echo "run.sh: unknown option $1" >&2; usage 2 ;;
+  esac
+done
+if [[ $WITH_PORTKEY == 1 && ",$TARGETS," != *,portkey,* ]]; then TARGETS=$TARGETS,portkey; fi
+IFS=, read -r -a TARGET_LIST <<<"$TARGETS"
+IFS=, read -r -a WORKLOAD_LIST <<<"$WORKLOADS"
+SLIPWAY_BIN=${SLIPWAY_BIN:-$BUILD_DIR/slipway}
+SIM_BIN=${SIM_BIN:-$BUILD_DIR/vllm-sim}
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# ---------------------------------------------------------------------------------------------
+# what it needs
+need_apt=()
+command -v wrk >/dev/null || need_apt+=(wrk)
+[[ -x /usr/sbin/nginx ]] || command -v nginx >/dev/null || need_apt+=(nginx-light)
+[[ -x /usr/sbin/haproxy ]] || command -v haproxy >/dev/null || need_apt+=(haproxy)
+command -v node >/dev/null || need_apt+=(nodejs npm)
+command -v taskset >/dev/null || need_apt+=(util-linux)
+command -v curl >/dev/null || need_apt+=(curl)
+if [[ ! -x $SLIPWAY_BIN || ! -x $SIM_BIN || $DO_BUILD == 1 ]]; then
+  command -v cmake >/dev/null || need_apt+=(cmake)
+  command -v ninja >/dev/null || need_apt+=(ninja-build)
+fi
+if [[ ${#need_apt[@]} -gt 0 ]]; then
+  [[ $DO_INSTALL == 1 ]] || die "missing: ${need_apt[*]} (and --no-install given)"
+  SUDO=; [[ $(id -u) == 0 ]] || SUDO=sudo
+  log "installing ${need_apt[*]}"
+  $SUDO apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  # the Debian packages start system services; the benchmark starts its own instances
+  for svc in nginx haproxy; do
+    [[ " ${need_apt[*]} " == *" $svc"* ]] && { $SUDO systemctl stop "$svc" 2>/dev/null || $SUDO service "$svc" stop 2>/dev/null || true; }
+  done
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+HAPROXY=$(command -v haproxy || echo /usr/sbin/haproxy)
+
+if [[ ",$TARGETS," == *,portkey,* && ! -f $BENCH/lib/node_modules/@portkey-ai/gateway/build/start-server.js ]]; then
+  [[ $DO_INSTALL == 1 ]] || die "Portkey not installed in bench/lib (and --no-install given)"
+  log "installing @portkey-ai/gateway (npm, bench/lib; slow the first time)"
+  (cd "$BENCH/lib" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+
+if [[ $DO_BUILD == 1 ]]; then
+  log "building slipway and vllm-sim (Release) in $BUILD_DIR"
+  if [[ ! -f $BUILD_DIR/build.ninja ]]; then
+    cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >"$BUILD_DIR.cmake.log" 2>&1 ||
+      { tail -20 "$BUILD_DIR.cmake.log" >&2; die "cmake failed (log: $BUILD_DIR.cmake.log)"; }
+  fi
+  ninja -C "$BUILD_DIR" slipway vllm-sim >/dev/null || die "build failed"
+fi
+[[ -x $SLIPWAY_BIN ]] || die "no slipway binary at $SLIPWAY_BIN"
+[[ -x $SIM_BIN ]] || die "no vllm-sim binary at $SIM_BIN"
+
+# ---------------------------------------------------------------------------------------------
+# processes: every one started here is recorded and stopped on exit
+WORK=$(mktemp -d /tmp/slipway-bench.XXXXXX)
+chmod 755 "$WORK"   # nginx workers run as nobody and need the temp dirs
+PIDS=()
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    local alive=0
+    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [[ $alive == 0 ]] && break
+    sleep 0.2
+  done
+  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  if [[ ${KEEP_WORK:-0} == 1 ]]; then log "work dir kept: $WORK"; else rm -rf "$WORK"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+PIN_PROXY=(); PIN_LOAD=()
+if [[ $(nproc) -ge 2 ]] && command -v taskset >/dev/null; then
+  PIN_PROXY=(taskset -c "$PROXY_CORE"); PIN_LOAD=(taskset -c "$LOAD_CORE")
+fi
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+NEXT_PORT=$((19100 + RANDOM % 400))
+free_port() {
+  while ! port_free "$NEXT_PORT"; do NEXT_PORT=$((NEXT_PORT + 1)); done
+  echo "$NEXT_PORT"; NEXT_PORT=$((NEXT_PORT + 1))
+}
+wait_port() { # port seconds [pid]: until something listens on port (fails early when pid exits)
+  local i
+  for ((i = 0; i < $2 * 20; i++)); do
+    port_free "$1" || return 0
+    [[ -z ${3:-} ]] || kill -0 "$3" 2>/dev/null || return 1
+    sleep 0.05
+  done
+  return 1
+}
+render() { # template out PORT
+  sed -e "s|@DIR@|$WORK|g" -e "s|@PORT@|$3|g" -e "s|@BASELINE_PORT@|$SIM_BASELINE_PORT|g" \
+      -e "s|@CANARY_PORT@|$SIM_CANARY_PORT|g" "$1" >"$2"
+}
+start_sim() { # label -> echoes port
+  local label=$1 out=$WORK/sim-$1.out
+  "${PIN_PROXY[@]}" "$SIM_BIN" --port 0 --model bench --ttft-ms 0 --token-ms 0 --threads 1 \
+    --name "$label" >"$out" 2>"$WORK/sim-$label.err" &
+  PIDS+=($!)
+  local i
+  for ((i = 0; i < 100; i++)); do
+    grep -q '"listening"' "$out" 2>/dev/null && break
+    sleep 0.05
+  done
+  sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$out" | head -1
+}
+
+# ---------------------------------------------------------------------------------------------
+# targets. A target is a function target_<name> (dashes become underscores) that starts what it
+# needs and sets TARGET_PORT, TARGET_PIDS (the processes whose memory and CPU are reported; empty
+# for none) and optionally TARGET_HEADERS (extra request headers, one per line).
+# Adding a target = a function of a few lines + its name in --targets.
+
+target_direct() { TARGET_PORT=$SIM_BASELINE_PORT; TARGET_PIDS=; }
+
+target_nginx() {
+  TARGET_PORT=$(free_port)
+  mkdir -p "$WORK/nginx"
+  render "$BENCH/configs/nginx.conf" "$WORK/nginx/nginx.conf" "$TARGET_PORT"
+  "${PIN_PROXY[@]}" "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e stderr 2>"$WORK/nginx.err" &
+  TARGET_PIDS=$!; PIDS+=($!)
+}
+
+target_haproxy() {
+  TARGET_PORT=$(free_port)
+  render "$BENCH/configs/haproxy.cfg" "$WORK/haproxy.cfg" "$TARGET_PORT"
+  "${PIN_PROXY[@]}" "$HAPROXY" -db -f "$WORK/haproxy.cfg" >"$WORK/haproxy.log" 2>&1 &
+  TARGET_PIDS=$!; PIDS+=($!)
+}
+
+start_slipway() { # name config-template
+  TARGET_PORT=$(free_port)
+  render "$BENCH/configs/$2" "$WORK/$1.yaml" "$TARGET_PORT"
+  "${PIN_PROXY[@]}" "$SLIPWAY_BIN" --config "$WORK/$1.yaml" >"$WORK/$1.log" 2>&1 &
+  TARGET_PIDS=$!; PIDS+=($!)
+}
+target_slipway() { start_slipway slipway slipway.yaml; }
+
+target_portkey() {
+  TARGET_PORT=8787   # the headless Portkey server's port is fixed
+  port_free 8787 || die "port 8787 (Portkey) is busy"
+  (cd "$BENCH/lib" && exec "${PIN_PROXY[@]}" node node_modules/@portkey-ai/gateway/build/start-server.js --headless) \
+    >"$WORK/portkey.log" 2>&1 &
+  TARGET_PIDS=$!; PIDS+=($!)
+  local t='{"provider":"openai","custom_host":"http://127.0.0.1:%s/v1","api_key":"sk-bench","weight":%s}'
+  TARGET_HEADERS="x-portkey-config: {\"strategy\":{\"mode\":\"loadbalance\"},\"targets\":[$(printf "$t" "$SIM_BASELINE_PORT" 0.9),$(printf "$t" "$SIM_CANARY_PORT" 0.1)]}"
+}
+
+# ---------------------------------------------------------------------------------------------
+# workloads: body file (bench/lib/body-*.json, "__USER__" is replaced per request) + headers
+workload_body() { echo "$BENCH/lib/body-$1.json"; }
+workload_headers() {
+  case $1 in
+    stream) echo "x-sim-output-tokens: 300" ;;  # with max_tokens 200: exactly 200 content chunks
+    *) echo "" ;;
+  esac
+}
+
+# ---------------------------------------------------------------------------------------------
+# measurements
+CLK_TCK=$(getconf CLK_TCK)
+cpu_ticks() { # pids (and their children) -> utime+stime ticks
+  local total=0 p kids
+  for p in "$@"; do
+    kids=$(pgrep -P "$p" 2>/dev/null || true)
+    for q in $p $kids; do
+      [[ -r /proc/$q/stat ]] || continue
+      total=$((total + $(sed 's/^.*) //' "/proc/$q/stat" | awk '{print $12 + $13}')))
+    done
+  done
+  echo "$total"
+}
+rss_kib() {
+  local total=0 p kids v
+  for p in "$@"; do
+    kids=$(pgrep -P "$p" 2>/dev/null || true)
+    for q in $p $kids; do
+      v=$(awk '/^VmRSS:/{print $2}' "/proc/$q/status" 2>/dev/null || echo 0)
+      total=$((total + ${v:-0}))
+    done
+  done
+  echo "$total"
+}
+
+RESULTS=$WORK/results.jsonl
+declare -A T_PORT T_PIDS T_HEADERS
+
+run_wrk() { # kind workload target duration connections [rate] -> appends a result line
+  local kind=$1 w=$2 t=$3 d=$4 c=$5 rate=${6:-}
+  local headers
+  headers=$(printf '%s\n%s' "$(workload_headers "$w")" "${T_HEADERS[$t]}")
+  local url="http://127.0.0.1:${T_PORT[$t]}/v1/chat/completions"
+  local pids=${T_PIDS[$t]} c0=0 c1=0 out
+  # shellcheck disable=SC2086
+  [[ -n $pids ]] && c0=$(cpu_ticks $pids)
+  out=$(BENCH_BODY=$(workload_body "$w") BENCH_HEADERS=$headers BENCH_RATE=$rate BENCH_TAG="$w/$t" \
+        timeout $((d + 30)) "${PIN_LOAD[@]}" wrk -t1 -c"$c" -d"${d}s" --timeout 5s \
+        -s "$BENCH/lib/post.lua" "$url" 2>&1) || { log "wrk failed for $w/$t: $out"; return 1; }
+  local line; line=$(grep '^BENCH_RESULT ' <<<"$out" | sed 's/^BENCH_RESULT //')
+  [[ -n $line ]] || { log "no result from wrk for $w/$t: $out"; return 1; }
+  local rss=0
+  # shellcheck disable=SC2086
+  [[ -n $pids ]] && { c1=$(cpu_ticks $pids); rss=$(rss_kib $pids); }
+  echo "{\"kind\":\"$kind\",\"workload\":\"$w\",\"target\":\"$t\",\"connections\":$c,\"rate\":${rate:-null},\"proxy\":$([[ -n $pids ]] && echo true || echo false),\"cpu_ticks\":$((c1 - c0)),\"clk_tck\":$CLK_TCK,\"rss_kib\":$rss,\"wrk\":$line}" >>"$RESULTS"
+  echo "$line"
+}
+
+check_target() { # target workload: one request, must be a 200 with the right shape
+  local t=$1 w=$2 body hdrs=() code
+  body=$(sed 's/__USER__/bench-check/' "$(workload_body "$w")")
+  while IFS= read -r h; do [[ -n $h ]] && hdrs+=(-H "$h"); done < <(printf '%s\n%s\n' "$(workload_headers "$w")" "${T_HEADERS[$t]}")
+  code=$(curl -s -m 10 -o "$WORK/check-$t-$w" -w '%{http_code}' -H 'content-type: application/json' \
+         -H 'x-bench-user: bench-check' "${hdrs[@]}" --data-binary "$body" "http://127.0.0.1:${T_PORT[$t]}/v1/chat/completions") || true
+  if [[ $code != 200 ]]; then
+    log "$t/$w: check request got HTTP $code: $(head -c 300 "$WORK/check-$t-$w")"; return 1
+  fi
+  if [[ $w == stream ]]; then
+    local n; n=$(grep -c '^data: {' "$WORK/check-$t-$w" || true)
+    [[ $n -ge 200 ]] || { log "$t/$w: expected >= 200 SSE events, got $n"; return 1; }
+  else
+    grep -q '"chat.completion"' "$WORK/check-$t-$w" || { log "$t/$w: not a chat.completion"; return 1; }
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# the run
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+START_TS=$(date +%s)
+log "load average before: $LOAD_BEFORE (nproc $(nproc))"
+SIM_BASELINE_PORT=$(start_sim baseline)
+SIM_CANARY_PORT=$(start_sim canary)
+[[ -n $SIM_BASELINE_PORT && -n $SIM_CANARY_PORT ]] || die "simulators did not start ($(cat "$WORK"/sim-*.err))"
+log "simulators on 127.0.0.1:$SIM_BASELINE_PORT (baseline) and :$SIM_CANARY_PORT (canary)"
+
+for t in "${TARGET_LIST[@]}"; do
+  fn=target_${t//-/_}
+  declare -F "$fn" >/dev/null || die "unknown target $t (no function $fn in bench/run.sh)"
+  TARGET_PORT=; TARGET_PIDS=; TARGET_HEADERS=
+  "$fn"
+  T_PORT[$t]=$TARGET_PORT; T_PIDS[$t]=$TARGET_PIDS; T_HEADERS[$t]=$TARGET_HEADERS
+  wait_port "$TARGET_PORT" 20 "${TARGET_PIDS%% *}" || die "$t did not start listening on $TARGET_PORT (see $WORK)"
+  log "$t on 127.0.0.1:$TARGET_PORT${TARGET_PIDS:+ (pid $TARGET_PIDS)}"
+done
+for t in "${TARGET_LIST[@]}"; do
+  for w in "${WORKLOAD_LIST[@]}"; do
+    ok=0
+    for _ in 1 2 3 4 5 6 7 8 9 10; do check_target "$t" "$w" 2>/dev/null && { ok=1; break; }; sleep 0.5; done
+    [[ $ok == 1 ]] || { check_target "$t" "$w" || true; KEEP_WORK=1; die "$t does not answer $w correctly"; }
+  done
+done
+log "all targets answer every workload; idle RSS:$(for t in "${TARGET_LIST[@]}"; do [[ -n ${T_PIDS[$t]} ]] && printf ' %s=%sKiB' "$t" "$(rss_kib ${T_PIDS[$t]})"; done)"
+for t in "${TARGET_LIST[@]}"; do
+  [[ -n ${T_PIDS[$t]} ]] && echo "{\"kind\":\"idle\",\"target\":\"$t\",\"rss_kib\":$(rss_kib ${T_PIDS[$t]})}" >>"$RESULTS"
+done
+
+# 1. throughput at fixed concurrency, targets interleaved per workload
+for w in "${WORKLOAD_LIST[@]}"; do
+  for ((r = 1; r <= REPEAT; r++)); do
+    for t in "${TARGET_LIST[@]}"; do
+      run_wrk warmup "$w" "$t" "$WARMUP" "$CONNECTIONS" >/dev/null
+      res=$(run_wrk throughput "$w" "$t" "$DURATION" "$CONNECTIONS") || continue
+      log "$w/$t: $(sed -E 's/.*"rps":([0-9.]+).*"p50_us":([0-9]+).*"p99_us":([0-9]+).*/\1 req\/s p50 \2us p99 \3us/' <<<"$res")"
+    done
+  done
+done
+
+# 2. latency at a fixed rate below saturation (chat)
+if [[ $RATE == auto ]]; then
+  RATE=$(node -e '
+    const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map(JSON.parse)
+      .filter(r => r.kind === "throughput" && r.workload === "chat" && r.proxy);
+    const min = Math.min(...rows.map(r => r.wrk.rps));
+    console.log(isFinite(min) ? Math.max(100, Math.round(min / 2 / 100) * 100) : 1000);' "$RESULTS")
+fi
+log "fixed-rate run: chat at $RATE req/s"
+for t in "${TARGET_LIST[@]}"; do
+  res=$(run_wrk rate chat "$t" "$DURATION" "$CONNECTIONS" "$RATE") || continue
+  log "rate/$t: $(sed -E 's/.*"rps":([0-9.]+).*"p50_us":([0-9]+).*"p99_us":([0-9]+).*/\1 req\/s p50 \2us p99 \3us/' <<<"$res")"
+done
+
+# 3. time to first byte of a stream (requests one after another, unloaded)
+if [[ ",$WORKLOADS," == *,stream,* ]]; then
+  for t in "${TARGET_LIST[@]}"; do
+    headers=$(printf '%s\n%s' "$(workload_headers stream)" "${T_HEADERS[$t]}")
+    n=$TTFB_REQUESTS; [[ $t == portkey ]] && n=$((n / 5 + 1))
+    out=$(timeout 120 "${PIN_LOAD[@]}" node "$BENCH/lib/ttfb.mjs" --url "http://127.0.0.1:${T_PORT[$t]}/v1/chat/completions" \
+          --body "$(workload_body stream)" --n "$n" --warmup 50 --headers "$headers" --tag "$t" 2>&1) || { log "ttfb $t failed: $out"; continue; }
+    line=$(grep '^BENCH_TTFB ' <<<"$out" | sed 's/^BENCH_TTFB //')
+    echo "{\"kind\":\"ttfb\",\"workload\":\"stream\",\"target\":\"$t\",\"ttfb\":$line}" >>"$RESULTS"
+    log "ttfb/$t: $line"
+  done
+fi
+
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+ELAPSED=$(( $(date +%s) - START_TS ))
+
+# ---------------------------------------------------------------------------------------------
+# report
+git_rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+git -C "$ROOT" diff --quiet HEAD -- gateway config validators 2>/dev/null || git_rev="$git_rev (+ uncommitted changes in gateway/config/validators)"
+cat >"$WORK/meta.json" <<EOF
+{"date":"$(date -u +'%Y-%m-%d %H:%M UTC')","command":$(node -e 'console.log(JSON.stringify(process.argv[1]))' "$COMMAND_LINE"),
+ "nproc":$(nproc),"cpu":$(node -e 'console.log(JSON.stringify(process.argv[1]))' "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"),
+ "kernel":"$(uname -r)","load_before":"$LOAD_BEFORE","load_after":"$LOAD_AFTER","elapsed_s":$ELAPSED,
+ "pinned":$([[ ${#PIN_PROXY[@]} -gt 0 ]] && echo true || echo false),"proxy_core":$PROXY_CORE,"load_core":$LOAD_CORE,
+ "targets":$(node -e 'console.log(JSON.stringify(process.argv.slice(1)))' "${TARGET_LIST[@]}"),"duration_s":$DURATION,"connections":$CONNECTIONS,"repeat":$REPEAT,"rate":$RATE,"ttfb_requests":$TTFB_REQUESTS,
+ "slipway":"$git_rev","versions":$(node -e 'console.log(JSON.stringify(process.argv[1]))' "$("$NGINX" -v 2>&1 | sed 's/.*nginx\//nginx /'); $("$HAPROXY" -v 2>/dev/null | head -1 | awk '{print "haproxy "$3}'); $(wrk -v 2>&1 | head -1 | awk '{print $1" "$2}'); node $(node -v)")}
+EOF
+node "$BENCH/lib/report.mjs" --meta "$WORK/meta.json" --results "$RESULTS" >"$WORK/report.md"
+cat "$WORK/report.md"
+if [[ $WRITE == 1 ]]; then
+  node "$BENCH/lib/report.mjs" --insert "$OUT" --report "$WORK/report.md" --results "$RESULTS"
+  log "results written to ${OUT#"$ROOT"/}"
+fi
+log "done in ${ELAPSED}s"
