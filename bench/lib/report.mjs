@@ -72,7 +72,11 @@ p('|---|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const w of workloads) {
   for (const t of targets) {
     const r = tp[w][t];
-    if (!r) { p(`| ${w} | ${t} | failed | | | | | | |`); continue; }
+    if (!r) {
+      const sk = rows.find((x) => x.kind === 'skip' && x.workload === w && x.target === t);
+      p(`| ${w} | ${t} | ${sk ? 'skipped: ' + sk.reason.replace(/\|/g, '/').slice(0, 120) : 'failed'} | | | | | | |`);
+      continue;
+    }
     const d = tp[w].direct;
     const cpu = cpuPerReq(r);
     p(`| ${w} | ${t} | ${num(r.wrk.rps)} | ${t === 'direct' ? '1' : ratio(r.wrk.rps, d?.wrk.rps)} | ${ms(r.wrk.p50_us)} | ${ms(r.wrk.p99_us)} | ` +
