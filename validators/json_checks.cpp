@@ -139,8 +139,44 @@ std::string describe_valijson_error(std::string_view m) {
   return std::string(m);
 }
 
+namespace {
+
+// First property name longer than `max` (depth-first), as a JSON pointer to its object.
+bool find_long_key(const bj::value& v, size_t max, std::string& ptr, int depth = 0) {
+  if (depth > 256) return false;
+  if (v.is_object()) {
+    for (const auto& kv : v.get_object()) {
+      if (kv.key().size() > max) return true;
+      size_t n = ptr.size();
+      detail::append_pointer_token(ptr, kv.key());
+      if (find_long_key(kv.value(), max, ptr, depth + 1)) return true;
+      ptr.resize(n);
+    }
+  } else if (v.is_array()) {
+    size_t i = 0;
+    for (const auto& e : v.get_array()) {
+      size_t n = ptr.size();
+      ptr += "/" + std::to_string(i++);
+      if (find_long_key(e, max, ptr, depth + 1)) return true;
+      ptr.resize(n);
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
 bool validate_against(valijson::Validator& v, const CompiledSchema& schema, const bj::value& instance,
                       std::vector<SchemaError>& errors, size_t max_errors) {
+  if (schema.has_pattern_properties) {
+    // valijson 1.0 runs patternProperties with std::regex (backtracking, recursive): keep long keys away from it.
+    std::string ptr;
+    if (find_long_key(instance, kMaxPatternPropertyKey, ptr)) {
+      errors.push_back({ptr, "has a property name longer than " + std::to_string(kMaxPatternPropertyKey) +
+                                 " bytes, not matched against patternProperties (limit)"});
+      return false;
+    }
+  }
   valijson::adapters::BoostJsonAdapter target(instance);
   bool ok;
   try {

@@ -26,6 +26,7 @@ class Rewriter {
   std::string error;
   size_t subschemas = 0;
   size_t patterns = 0;
+  bool saw_pattern_properties = false;
 
  private:
   bool fail(const std::string& path, std::string why) {
@@ -100,6 +101,7 @@ class Rewriter {
             std::string ppath = kpath;
             detail::append_pointer_token(ppath, p.key());
             if (key == "patternProperties") {
+              saw_pattern_properties = true;
               std::string err;
               if (!regexes_.compile(std::string(p.key()), err)) return fail(ppath, err);
               ++patterns;
@@ -177,6 +179,7 @@ std::variant<SchemaHandle, CompileError> compile_schema(const bj::value& schema,
   if (!rw.run(schema, rewritten)) return CompileError{rw.error};
   out->subschemas = rw.subschemas;
   out->patterns = rw.patterns;
+  out->has_pattern_properties = rw.saw_pattern_properties;
 
   // Remote documents are rewritten the same way and kept alive for the duration of the parse.
   std::list<bj::value> remote_docs;

@@ -25,11 +25,16 @@ struct CompiledSchema {
   uint64_t hash = 0;
   size_t subschemas = 0;
   size_t patterns = 0;
+  // valijson 1.0 matches patternProperties with std::regex on property names; instances with a property name
+  // longer than kMaxPatternPropertyKey are not handed to it (see validate_against).
+  bool has_pattern_properties = false;
   std::shared_ptr<Re2PatternSet> regexes;  // keeps the RE2 programs alive
 };
 using SchemaHandle = std::shared_ptr<const CompiledSchema>;
 
 enum class Draft { auto_detect, draft4, draft6, draft7 };
+
+inline constexpr size_t kMaxPatternPropertyKey = 256;
 
 struct CompileOptions {
   Draft draft = Draft::auto_detect;  // auto: from "$schema", else draft 7

@@ -366,6 +366,16 @@ TEST_CASE("RE2 patterns are linear time on hostile input", "[validators][schema]
   CHECK(has_detail(verdict, FindingKind::schema_violation, "(pattern)"));
 }
 
+TEST_CASE("patternProperties never sees a huge property name", "[validators][schema][limits]") {
+  Validator v;
+  std::string req = schema_request(R"({"type":"object","patternProperties":{"^x-":{"type":"integer"}}})");
+  CHECK(run(v, req, chat_body(quote(R"({"x-a":1,"b":"c"})"))).ok());
+  CHECK(has_detail(run(v, req, chat_body(quote(R"({"x-a":"no"})"))), FindingKind::schema_violation, "/x-a: "));
+  std::string big = "{\"" + std::string(300, 'k') + "\":1}";
+  auto verdict = run(v, req, chat_body(quote(big)));
+  CHECK(has_detail(verdict, FindingKind::schema_violation, "longer than 256 bytes"));
+}
+
 TEST_CASE("assembled bytes are bounded", "[validators][limits]") {
   Limits lim;
   lim.max_assembled_bytes = 64;
