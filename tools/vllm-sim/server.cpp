@@ -362,10 +362,10 @@ class Session {
       if (!gone) co_await send_events(r, f, done, faulted);
     }
     if (faulted) {
-      stats_stream_end(false);
+      stats_stream_end(StreamEnd::faulted);
       stats_tokens(r.prompt_tokens, r.completion_tokens, r.finish_reason);
     } else {
-      stats_stream_end(!done);
+      stats_stream_end(done ? StreamEnd::completed : StreamEnd::cancelled);
       if (done) stats_tokens(r.prompt_tokens, r.completion_tokens, r.finish_reason);
     }
     log(req, 200, true, r.slips, done ? std::string_view(f) : std::string_view(faulted ? f : "client_gone"));

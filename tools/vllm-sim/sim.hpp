@@ -182,7 +182,8 @@ struct LastRequest {
 void stats_request_begin(PathId id, bool active);  // active: counted in active_requests
 void stats_request_end();
 void stats_stream_begin();
-void stats_stream_end(bool cancelled);
+enum class StreamEnd { completed, cancelled, faulted };  // faulted (reset_mid_stream) counts in neither
+void stats_stream_end(StreamEnd how);
 void stats_request_cancelled();
 void stats_tokens(int prompt, int completion, std::string_view finish_reason);
 // Slot per worker thread; swapped in under the slot's lock (capacity is reused). The newest is reported.

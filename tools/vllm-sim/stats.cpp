@@ -60,9 +60,10 @@ void stats_request_begin(PathId id, bool active) {
 }
 void stats_request_end() { S().active_requests.fetch_sub(1, rlx); }
 void stats_stream_begin() { S().active_streams.fetch_add(1, rlx); }
-void stats_stream_end(bool cancelled) {
+void stats_stream_end(StreamEnd how) {
   S().active_streams.fetch_sub(1, rlx);
-  (cancelled ? S().cancelled_streams : S().completed_streams).fetch_add(1, rlx);
+  if (how == StreamEnd::completed) S().completed_streams.fetch_add(1, rlx);
+  if (how == StreamEnd::cancelled) S().cancelled_streams.fetch_add(1, rlx);
 }
 void stats_request_cancelled() { S().cancelled_requests.fetch_add(1, rlx); }
 void stats_tokens(int prompt, int completion, std::string_view finish_reason) {
