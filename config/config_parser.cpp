@@ -12,7 +12,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <set>
 
 #include "config/config.hpp"
 #include "config/yaml_reader.hpp"
@@ -353,6 +352,7 @@ void parse_root(Reader& r, const YAML::Node& root, Config& cfg) {
     static const std::vector<std::string> kLevels = {"debug", "info", "warn", "error"};
     std::string s;
     if (!r.read_string(v, p, s)) return;
+    s = detail::lower(s);  // INFO and info alike
     if (std::find(kLevels.begin(), kLevels.end(), s) == kLevels.end())
       r.error(p, v, "must be one of debug, info, warn, error, got " + detail::describe(v) + detail::did_you_mean(s, kLevels));
     else cfg.log_level = s;

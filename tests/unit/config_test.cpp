@@ -337,6 +337,7 @@ TEST_CASE("config: type errors and other scalar checks", "[config]") {
   CHECK(ok(with("listen: {address: \"::\"}"))->listen.address == "::");
   CHECK(ok(with("listen: {address: \"[::1]\"}"))->listen.address == "::1");
   CHECK(ok(with("sticky_header: \"\""))->sticky_header.empty());
+  CHECK(ok(with("log_level: WARN"))->log_level == "warn");
   CHECK(ok(with("limits:"))->limits == Limits{});  // an empty section keeps the defaults
 }
 
