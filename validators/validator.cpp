@@ -102,13 +102,13 @@ void Validator::validate_choice(const Expectations& x, const AssembledChoice& c,
   // Structured output: checked when there is content to check (a refusal field or a tool call replaces it).
   if (!check_json) return;
   if (!parsed) {
-    out.add(FindingKind::json_invalid, pre + "/content: " + json_err + fence_hint(c.content) + " (json)", "");
+    out.add(FindingKind::json_invalid, pre + "/content: " + json_err + fence_hint(c.content) + " (json)", "/content");
     return;
   }
   if (x.response_format == ResponseFormatKind::json_object) {
     if (!doc.is_object())
       out.add(FindingKind::json_invalid,
-              pre + "/content: must be a JSON object, got " + std::string(json_type_name(doc)) + " (json_object)", "");
+              pre + "/content: must be a JSON object, got " + std::string(json_type_name(doc)) + " (json_object)", "/content");
     return;
   }
   if (!x.schema) return;
