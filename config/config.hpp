@@ -50,12 +50,17 @@ struct HeaderMatch {
   std::vector<std::string> values;          // exact values; empty means "header present"
   bool operator==(const HeaderMatch&) const = default;
 };
+// What the gateway does with a response that fails validation (and with a canary that errors before
+// sending a byte): measure only, retry on the baseline, or answer an error naming the finding.
+enum class OnInvalid { pass, fallback, reject };
+
 struct RouteRule {
   std::string name;
   std::optional<HeaderMatch> header;
   std::optional<std::string> model;         // client-facing model name
   std::optional<std::string> path_prefix;   // e.g. "/v1/completions"
-  bool pin_baseline = true;
+  bool pin_baseline = true;                 // `pin: baseline`; a rule may instead only set on_invalid
+  std::optional<OnInvalid> on_invalid;      // overrides validation.on_invalid for matching requests
   bool operator==(const RouteRule&) const = default;
 };
 
@@ -86,6 +91,21 @@ struct HealthPolicy {
   bool operator==(const HealthPolicy&) const = default;
 };
 
+// Inline validation of every response (validators/). Bounds protect the gateway from costly schemas.
+struct Validation {
+  bool enabled = true;
+  OnInvalid on_invalid = OnInvalid::pass;   // default policy; routes may override
+  std::size_t max_schema_bytes = 64 * 1024;
+  std::size_t max_schema_depth = 32;
+  std::size_t max_subschemas = 2000;
+  int max_regex_program_size = 2000;
+  std::size_t max_assembled_bytes = 1 << 20;  // per response; past it the verdict says so
+  std::size_t schema_cache_entries = 256;     // per worker thread
+  std::vector<std::string> refusal_extra_phrases;  // RE2, case-insensitive
+  double refusal_threshold = 1.0;
+  bool operator==(const Validation&) const = default;
+};
+
 struct Config {
   Listener listen;
   int threads = 0;                          // 0: one worker per core
@@ -98,6 +118,7 @@ struct Config {
   std::string log_level = "info";           // debug | info | warn | error
   std::vector<Model> models;
   std::vector<RouteRule> routes;
+  Validation validation;
 
   std::string source;                       // file name (or "<embedded>") the snapshot came from
   uint64_t generation = 0;                  // 0 from parse_config; the gateway sets 1 for the first, +1 per reload

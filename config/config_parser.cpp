@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 
 #include "config/config.hpp"
 #include "config/yaml_reader.hpp"
@@ -118,6 +119,60 @@ void parse_health(Reader& r, const YAML::Node& n, const std::string& path, Healt
       r.error(p, v, "must be a path starting with \"/\", got " + detail::describe(v));
     else out.check_path = s;
   });
+}
+
+// "pass" | "fallback" | "reject".
+void read_on_invalid(Reader& r, const YAML::Node& v, const std::string& path, OnInvalid& out) {
+  static const std::vector<std::string> kPolicies = {"pass", "fallback", "reject"};
+  std::string s;
+  if (!r.read_string(v, path, s)) return;
+  if (s == "pass") out = OnInvalid::pass;
+  else if (s == "fallback") out = OnInvalid::fallback;
+  else if (s == "reject") out = OnInvalid::reject;
+  else r.error(path, v, "must be one of pass, fallback, reject, got " + detail::describe(v) + detail::did_you_mean(s, kPolicies));
+}
+
+void parse_validation(Reader& r, const YAML::Node& n, const std::string& path, Validation& out) {
+  if (!r.check_map(n, path, {"enabled", "on_invalid", "max_schema_bytes", "max_schema_depth", "max_subschemas",
+                             "max_regex_program_size", "max_assembled_bytes", "schema_cache_entries",
+                             "refusal_extra_phrases", "refusal_threshold"}))
+    return;
+  r.field(n, "enabled", path, [&](const YAML::Node& v, const std::string& p) { r.read_bool(v, p, out.enabled); });
+  r.field(n, "on_invalid", path,
+          [&](const YAML::Node& v, const std::string& p) { read_on_invalid(r, v, p, out.on_invalid); });
+  auto size = [&](std::string_view key, long long max, std::size_t& dst) {
+    r.field(n, key, path, [&](const YAML::Node& v, const std::string& p) {
+      long long b;
+      if (r.read_size(v, p, 1, max, b)) dst = static_cast<std::size_t>(b);
+    });
+  };
+  auto count = [&](std::string_view key, long long max, auto& dst) {
+    r.field(n, key, path, [&](const YAML::Node& v, const std::string& p) {
+      long long c;
+      if (r.read_integer(v, p, 1, max, c)) dst = static_cast<std::remove_reference_t<decltype(dst)>>(c);
+    });
+  };
+  size("max_schema_bytes", 16 * MiB, out.max_schema_bytes);
+  count("max_schema_depth", 1024, out.max_schema_depth);
+  count("max_subschemas", 1'000'000, out.max_subschemas);
+  count("max_regex_program_size", 100'000, out.max_regex_program_size);
+  size("max_assembled_bytes", 1 * GiB, out.max_assembled_bytes);
+  count("schema_cache_entries", 1'000'000, out.schema_cache_entries);
+  r.field(n, "refusal_extra_phrases", path, [&](const YAML::Node& v, const std::string& p) {
+    std::vector<std::string> phrases;
+    if (!r.read_string_list(v, p, phrases)) return;
+    // RE2 syntax is checked when the validators compile them; here only the shape.
+    bool ok = true;
+    for (std::size_t i = 0; i < phrases.size(); ++i) {
+      if (phrases[i].empty() || phrases[i].size() > 1000) {
+        r.error(join_index(p, i), v[i], phrases[i].empty() ? "must not be empty" : "longer than 1000 characters");
+        ok = false;
+      }
+    }
+    if (ok) out.refusal_extra_phrases = std::move(phrases);
+  });
+  r.field(n, "refusal_threshold", path,
+          [&](const YAML::Node& v, const std::string& p) { r.read_number(v, p, 0.01, 100, out.refusal_threshold); });
 }
 
 // One variant (baseline or canary) of a model.
@@ -253,7 +308,7 @@ void parse_routes(Reader& r, const YAML::Node& node, const std::vector<Model>& m
   for (std::size_t i = 0; i < node.size(); ++i) {
     const YAML::Node rt = node[i];
     const std::string path = join_index("routes", i);
-    if (!r.check_map(rt, path, {"name", "match", "pin"}, /*null_ok=*/false)) continue;
+    if (!r.check_map(rt, path, {"name", "match", "pin", "on_invalid"}, /*null_ok=*/false)) continue;
     RouteRule rule;
     if (auto v = r.child(rt, "name")) {
       const std::string p = join_key(path, "name");
@@ -312,12 +367,22 @@ void parse_routes(Reader& r, const YAML::Node& node, const std::vector<Model>& m
       if (!any && match->size() == 0) r.error(mpath, *match, "needs at least one of header, model, path_prefix");
     }
 
+    bool has_pin = false;
     r.field(rt, "pin", path, [&](const YAML::Node& v, const std::string& p) {
+      has_pin = true;
       std::string s;
       if (!r.read_string(v, p, s)) return;
       if (s != "baseline") r.error(p, v, "must be \"baseline\" (the only pin supported), got " + detail::describe(v));
     });
-    rule.pin_baseline = true;
+    r.field(rt, "on_invalid", path, [&](const YAML::Node& v, const std::string& p) {
+      OnInvalid policy = OnInvalid::pass;
+      const std::size_t before = r.errors.size();
+      read_on_invalid(r, v, p, policy);
+      if (r.errors.size() == before) rule.on_invalid = policy;
+      else rule.on_invalid = OnInvalid::pass;  // keeps "a rule with on_invalid does not pin" below
+    });
+    // A rule pins unless it only sets on_invalid: `pin` absent and `on_invalid` absent still pins.
+    rule.pin_baseline = has_pin || !rule.on_invalid;
     out.push_back(std::move(rule));
   }
 }
@@ -333,7 +398,7 @@ void parse_root(Reader& r, const YAML::Node& root, Config& cfg) {
   }
   r.check_map(root, "",
               {"listen", "threads", "limits", "timeouts", "health", "sticky_header", "variant_header",
-               "passthrough_v1", "log_level", "models", "routes"});
+               "passthrough_v1", "log_level", "validation", "models", "routes"});
   if (auto v = r.child(root, "listen")) parse_listen(r, *v, "listen", cfg.listen);
   r.field(root, "threads", "", [&](const YAML::Node& v, const std::string& p) {
     long long t;
@@ -342,6 +407,7 @@ void parse_root(Reader& r, const YAML::Node& root, Config& cfg) {
   if (auto v = r.child(root, "limits")) parse_limits(r, *v, "limits", cfg.limits);
   if (auto v = r.child(root, "timeouts")) parse_timeouts(r, *v, "timeouts", cfg.timeouts);
   if (auto v = r.child(root, "health")) parse_health(r, *v, "health", cfg.health);
+  if (auto v = r.child(root, "validation")) parse_validation(r, *v, "validation", cfg.validation);
   r.field(root, "sticky_header", "",
           [&](const YAML::Node& v, const std::string& p) { read_header_name(r, v, p, true, cfg.sticky_header); });
   r.field(root, "variant_header", "",

@@ -405,6 +405,30 @@ bool Reader::read_percent(const YAML::Node& v, const std::string& path, double& 
   return true;
 }
 
+bool Reader::read_number(const YAML::Node& v, const std::string& path, double min, double max, double& out) {
+  std::optional<double> n;
+  if (v.IsScalar()) n = parse_number(v.Scalar());
+  if (!n) {
+    error(path, v, "expected a number, got " + describe(v));
+    return false;
+  }
+  if (*n < min || *n > max) {
+    auto fmt = [](double d) {
+      std::string t = std::to_string(d);
+      while (t.find('.') != std::string::npos && (t.back() == '0' || t.back() == '.')) {
+        const bool dot = t.back() == '.';
+        t.pop_back();
+        if (dot) break;
+      }
+      return t;
+    };
+    error(path, v, "must be between " + fmt(min) + " and " + fmt(max) + ", got " + v.Scalar());
+    return false;
+  }
+  out = *n;
+  return true;
+}
+
 bool Reader::read_string_list(const YAML::Node& v, const std::string& path, std::vector<std::string>& out) {
   if (!v.IsSequence()) {
     error(path, v, "expected a list, got " + describe(v));

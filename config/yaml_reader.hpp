@@ -76,6 +76,7 @@ class Reader {
   bool read_duration(const YAML::Node& v, const std::string& path, long long min_ms, long long max_ms,
                      Duration& out);
   bool read_percent(const YAML::Node& v, const std::string& path, double& out);
+  bool read_number(const YAML::Node& v, const std::string& path, double min, double max, double& out);
   // A list of strings; a non-string item is reported with its index.
   bool read_string_list(const YAML::Node& v, const std::string& path, std::vector<std::string>& out);
   // Calls read(value, path) when key is present in map.

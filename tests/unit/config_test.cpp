@@ -103,7 +103,9 @@ TEST_CASE("config: production example reads keys from the environment", "[config
   CHECK(c.models[1].baseline.api_key == "key-b");
   REQUIRE(c.models[1].canary);
   CHECK(c.models[1].canary->weight_percent == Approx(0.5));
-  CHECK(c.routes.size() == 3);
+  CHECK(c.routes.size() == 4);
+  CHECK(c.validation.on_invalid == OnInvalid::fallback);
+  CHECK(!c.routes[3].pin_baseline);
   CHECK(c.limits.max_body_bytes == 8u * 1024 * 1024);
   CHECK(c.timeouts.total == 15min);
 }
@@ -509,6 +511,75 @@ routes:
   CHECK(error_of(models + "  - name: r\n    match: {path_prefix: /a}\n  - name: r\n    match: {path_prefix: /b}\n") ==
         "routes[1].name: duplicate route name \"r\" (first at line 5) (line 7)");
   CHECK(error_of(models + "  x: 1\n") == "routes: expected a list, got a mapping (line 5)");
+}
+
+TEST_CASE("config: validation section and route on_invalid", "[config]") {
+  auto d = ok(with("log_level: info"));
+  CHECK(d->validation == Validation{});
+  CHECK(d->validation.enabled);
+  CHECK(d->validation.on_invalid == OnInvalid::pass);
+
+  auto c = ok(R"(
+validation:
+  enabled: false
+  on_invalid: fallback
+  max_schema_bytes: 128KiB
+  max_schema_depth: 16
+  max_subschemas: 500
+  max_regex_program_size: 1000
+  max_assembled_bytes: 2MiB
+  schema_cache_entries: 64
+  refusal_extra_phrases: ["(?i)cannot comply", "not allowed to"]
+  refusal_threshold: 0.8
+models:
+  - name: m
+    baseline: {endpoints: ["h:1"]}
+routes:
+  - name: strict-json
+    match: {path_prefix: /v1/chat}
+    on_invalid: reject
+  - name: pinned-and-strict
+    match: {model: m}
+    pin: baseline
+    on_invalid: fallback
+  - name: plain-pin
+    match: {header: {name: x-pin}}
+)");
+  const Validation& v = c->validation;
+  CHECK(!v.enabled);
+  CHECK(v.on_invalid == OnInvalid::fallback);
+  CHECK(v.max_schema_bytes == 128 * 1024);
+  CHECK(v.max_schema_depth == 16);
+  CHECK(v.max_subschemas == 500);
+  CHECK(v.max_regex_program_size == 1000);
+  CHECK(v.max_assembled_bytes == 2 * 1024 * 1024);
+  CHECK(v.schema_cache_entries == 64);
+  CHECK(v.refusal_extra_phrases == std::vector<std::string>{"(?i)cannot comply", "not allowed to"});
+  CHECK(v.refusal_threshold == Approx(0.8));
+  REQUIRE(c->routes.size() == 3);
+  CHECK(c->routes[0].on_invalid == OnInvalid::reject);
+  CHECK(!c->routes[0].pin_baseline);  // only sets on_invalid: does not pin
+  CHECK(c->routes[1].on_invalid == OnInvalid::fallback);
+  CHECK(c->routes[1].pin_baseline);
+  CHECK(!c->routes[2].on_invalid);
+  CHECK(c->routes[2].pin_baseline);   // neither: pins (pin defaults to baseline)
+
+  CHECK(error_of(with("validation: {on_invalid: fallbak}")) ==
+        "validation.on_invalid: must be one of pass, fallback, reject, got \"fallbak\" (did you mean \"fallback\"?) (line 1)");
+  CHECK(error_of(with("validation: {max_schema_depth: 0}")) ==
+        "validation.max_schema_depth: must be between 1 and 1024, got 0 (line 1)");
+  CHECK(error_of(with("validation: {max_schema_bytes: 32MiB}")) ==
+        "validation.max_schema_bytes: must be between 1B and 16MiB, got 32MiB (line 1)");
+  CHECK(error_of(with("validation: {refusal_threshold: 0}")) ==
+        "validation.refusal_threshold: must be between 0.01 and 100, got 0 (line 1)");
+  CHECK(error_of(with("validation: {refusal_threshold: high}")) ==
+        "validation.refusal_threshold: expected a number, got \"high\" (line 1)");
+  CHECK(error_of(with("validation: {refusal_extra_phrases: [\"\"]}")) ==
+        "validation.refusal_extra_phrases[0]: must not be empty (line 1)");
+  CHECK(error_of(with("validation: {enable: true}")) ==
+        "validation: unknown key \"enable\" (did you mean \"enabled\"?) (line 1)");
+  CHECK(error_of("models:\n  - name: m\n    baseline: {endpoints: [\"h:1\"]}\nroutes:\n  - name: r\n    match: {model: m}\n    on_invalid: drop\n") ==
+        "routes[0].on_invalid: must be one of pass, fallback, reject, got \"drop\" (line 7)");
 }
 
 TEST_CASE("config: several errors in one file are all reported, in file order", "[config]") {
