@@ -9,6 +9,7 @@
 
 #include "validators/json_util.hpp"
 #include "validators/re2_regex.hpp"
+#include "validators/ref_graph.hpp"
 
 namespace slipway::validators {
 
@@ -27,6 +28,7 @@ class Rewriter {
   size_t subschemas = 0;
   size_t patterns = 0;
   bool saw_pattern_properties = false;
+  detail::RefGraph graph;
 
  private:
   bool fail(const std::string& path, std::string why) {
@@ -73,6 +75,7 @@ class Rewriter {
     }
     if (++subschemas > limits_.max_subschemas)
       return fail(path, "more than " + std::to_string(limits_.max_subschemas) + " subschemas");
+    graph.add_node(path);
     bj::object o;
     for (const auto& kv : in.get_object()) {
       std::string_view key = kv.key();
@@ -90,6 +93,19 @@ class Rewriter {
       if (key == "format" && v.is_string()) {
         o.emplace(kFormatKeyword, v);
         continue;
+      }
+      if (key == "$ref" && v.is_string()) graph.add_ref(path, std::string(v.get_string()));
+      if (key == "allOf" || key == "anyOf" || key == "oneOf") {
+        if (v.is_array())
+          for (size_t i = 0; i < v.get_array().size(); ++i) graph.add_edge(path, kpath + "/" + std::to_string(i));
+      } else if (key == "not" || key == "if" || key == "then" || key == "else") {
+        graph.add_edge(path, kpath);
+      } else if (key == "dependencies" && v.is_object()) {
+        for (const auto& p : v.get_object()) {
+          std::string dpath = kpath;
+          detail::append_pointer_token(dpath, p.key());
+          if (p.value().is_object()) graph.add_edge(path, dpath);
+        }
       }
       if (key == "enum" || key == "const" || key == "default" || key == "examples") {
         if (!data(v, nv, kpath, depth + 1)) return false;
@@ -177,6 +193,8 @@ std::variant<SchemaHandle, CompileError> compile_schema(const bj::value& schema,
   Rewriter rw(limits, *out->regexes);
   bj::value rewritten;
   if (!rw.run(schema, rewritten)) return CompileError{rw.error};
+  // Before valijson sees it: it recurses forever on {"$ref":"#"} (at compile and at validation time).
+  if (std::string cyc = rw.graph.check(limits.max_subschemas * 10); !cyc.empty()) return CompileError{cyc};
   out->subschemas = rw.subschemas;
   out->patterns = rw.patterns;
   out->has_pattern_properties = rw.saw_pattern_properties;

@@ -344,7 +344,20 @@ TEST_CASE("limits give a RequestError before the request goes anywhere", "[valid
   CHECK_THAT(error_of(v, schema_request(R"({"type":"string","pattern":"(?=x)y"})")), Catch::Contains("not supported by RE2"));
   CHECK_THAT(error_of(v, schema_request(R"({"type":"string","pattern":"(a)\\1"})")), Catch::Contains("/pattern"));
 
+  // Schemas that would recurse forever or fan out exponentially without reading the instance.
   Validator d;
+  CHECK_THAT(error_of(d, schema_request(R"({"$ref":"#"})")), Catch::Contains("cycle"));
+  CHECK_THAT(error_of(d, schema_request(R"({"anyOf":[{"type":"string"},{"$ref":"#"}]})")), Catch::Contains("cycle"));
+  CHECK_THAT(error_of(d, schema_request(R"({"$defs":{"a":{"$ref":"#/$defs/b"},"b":{"allOf":[{"$ref":"#/$defs/a"}]}},"$ref":"#/$defs/a"})")),
+             Catch::Contains("cycle"));
+  std::string fan = R"({"$defs":{)";
+  for (int i = 0; i < 30; ++i)
+    fan += "\"a" + std::to_string(i) + "\":{\"anyOf\":[{\"$ref\":\"#/$defs/a" + std::to_string(i + 1) + "\"},{\"$ref\":\"#/$defs/a" +
+           std::to_string(i + 1) + "\"}]},";
+  fan += R"("a30":{"type":"integer"}},"$ref":"#/$defs/a0"})";
+  CHECK_THAT(error_of(d, schema_request(fan)), Catch::Contains("fan-out"));
+  CHECK(error_of(d, schema_request(R"({"properties":{"next":{"$ref":"#"}}})")).empty());  // descends: fine
+
   CHECK_THAT(error_of(d, R"({"response_format":{"type":"xml"}})"), Catch::Contains("response_format.type"));
   CHECK_THAT(error_of(d, R"({"response_format":{"type":"json_schema"}})"), Catch::Contains("response_format.json_schema"));
   CHECK_THAT(error_of(d, R"({"tools":[{"type":"function","function":{}}]})"), Catch::Contains("tools[0].function.name"));
