@@ -3,23 +3,26 @@
 # baseline and an "int4" canary with injected slippage), the gateway in front of them, and a generator of
 # mixed OpenAI traffic. Ctrl-C stops everything it started.
 #
-#   ./demo.sh [--duration SECONDS] [--rate N]
+#   ./demo.sh [--duration SECONDS] [--rate N] [--no-build]
 #
 #   --duration SECONDS  stop by itself after that long (default: run until Ctrl-C)
 #   --rate N            requests per second of demo traffic (default: 10)
+#   --no-build          skip installing and building; use the binaries already in $BUILD_DIR (default build/)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 repo_root="$(pwd)"
 
 duration=0
 rate=10
-usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; }
+build=1
+usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
   case "$1" in
     --duration) duration="${2:?--duration needs a value}"; shift 2 ;;
     --duration=*) duration="${1#*=}"; shift ;;
     --rate) rate="${2:?--rate needs a value}"; shift 2 ;;
     --rate=*) rate="${1#*=}"; shift ;;
+    --no-build) build=0; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "demo.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -33,9 +36,11 @@ baseline_port=8001
 canary_port=8002
 
 # ---- install and build --------------------------------------------------------------------------------
-tools/install-deps.sh
-cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-ninja -C "$build_dir" slipway vllm-sim
+if ((build)); then
+  tools/install-deps.sh
+  cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  ninja -C "$build_dir" slipway vllm-sim
+fi
 
 slipway_bin="$build_dir/slipway"
 sim_bin="$(find "$build_dir" -type f -name vllm-sim -perm -u+x 2>/dev/null | head -n1)"
@@ -63,7 +68,8 @@ cleanup() {
   if ((${#pids[@]})); then
     echo
     echo "demo.sh: stopping ${names[*]}"
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    # Traffic first, then the gateway, then the simulators (reverse start order).
+    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
     for _ in $(seq 30); do
       alive=0
       for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done

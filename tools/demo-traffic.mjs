@@ -255,6 +255,7 @@ async function one() {
     }
     record(variant, user, kind, performance.now() - t0, check ? check(message, params) : null);
   } catch (err) {
+    if (stopping) return;   // cut short by our own shutdown (Ctrl-C stops the servers too): not an error
     stats.errors++;
     const key = err instanceof OpenAI.APIError && err.status ? String(err.status) : (err?.name ?? 'error');
     stats.errorsByStatus.set(key, (stats.errorsByStatus.get(key) ?? 0) + 1);
