@@ -5,7 +5,7 @@
 #
 #   bench/run.sh [--duration S] [--connections N] [--targets a,b,..] [--workloads a,b,..]
 #                [--rate R|auto] [--repeat N] [--ttfb-requests N] [--with-portkey]
-#                [--build-dir DIR] [--slipway BIN] [--sim BIN] [--no-build] [--no-install]
+#                [--build-dir DIR] [--slipway BIN] [--sim BIN] [--slipway-desc TEXT] [--no-build] [--no-install]
 #                [--out FILE] [--no-write] [--quick]
 #
 # See bench/README.md for what is measured and how; results go to docs/benchmarks.md.
@@ -29,6 +29,7 @@ WITH_PORTKEY=0
 BUILD_DIR=$ROOT/build-bench
 SLIPWAY_BIN=
 SIM_BIN=
+SLIPWAY_DESC=        # how the slipway binary was built, for the report (default: this tree's commit)
 DO_BUILD=1
 DO_INSTALL=1
 OUT=$ROOT/docs/benchmarks.md
@@ -50,6 +51,7 @@ while [[ $# -gt 0 ]]; do
     --build-dir) BUILD_DIR=$2; shift 2 ;;
     --slipway) SLIPWAY_BIN=$2; shift 2 ;;
     --sim) SIM_BIN=$2; shift 2 ;;
+    --slipway-desc) SLIPWAY_DESC=$2; shift 2 ;;
     --no-build) DO_BUILD=0; shift ;;
     --no-install) DO_INSTALL=0; shift ;;
     --out) OUT=$2; shift 2 ;;
@@ -371,15 +373,18 @@ ELAPSED=$(( $(date +%s) - START_TS ))
 
 # ---------------------------------------------------------------------------------------------
 # report
-git_rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-git -C "$ROOT" diff --quiet HEAD -- gateway config validators 2>/dev/null || git_rev="$git_rev (+ uncommitted changes in gateway/config/validators)"
+git_rev=$SLIPWAY_DESC
+if [[ -z $git_rev ]]; then
+  git_rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+  git -C "$ROOT" diff --quiet HEAD -- gateway config validators 2>/dev/null || git_rev="$git_rev (+ uncommitted changes in gateway/config/validators)"
+fi
 cat >"$WORK/meta.json" <<EOF
 {"date":"$(date -u +'%Y-%m-%d %H:%M UTC')","command":$(node -e 'console.log(JSON.stringify(process.argv[1]))' "$COMMAND_LINE"),
  "nproc":$(nproc),"cpu":$(node -e 'console.log(JSON.stringify(process.argv[1]))' "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"),
  "kernel":"$(uname -r)","load_before":"$LOAD_BEFORE","load_after":"$LOAD_AFTER","elapsed_s":$ELAPSED,
  "pinned":$([[ ${#PIN_PROXY[@]} -gt 0 ]] && echo true || echo false),"proxy_core":$PROXY_CORE,"load_core":$LOAD_CORE,
  "targets":$(node -e 'console.log(JSON.stringify(process.argv.slice(1)))' "${TARGET_LIST[@]}"),"duration_s":$DURATION,"connections":$CONNECTIONS,"repeat":$REPEAT,"rate":$RATE,"ttfb_requests":$TTFB_REQUESTS,
- "slipway":"$git_rev","versions":$(node -e 'console.log(JSON.stringify(process.argv[1]))' "$("$NGINX" -v 2>&1 | sed 's/.*nginx\//nginx /'); $("$HAPROXY" -v 2>/dev/null | head -1 | awk '{print "haproxy "$3}'); $(wrk -v 2>&1 | head -1 | awk '{print $1" "$2}'); node $(node -v)")}
+ "slipway":"commit $git_rev","versions":$(node -e 'console.log(JSON.stringify(process.argv[1]))' "$("$NGINX" -v 2>&1 | sed 's/.*nginx\//nginx /'); $("$HAPROXY" -v 2>/dev/null | head -1 | awk '{print "haproxy "$3}'); $(wrk -v 2>&1 | head -1 | awk '{print $1" "$2}'); node $(node -v)")}
 EOF
 node "$BENCH/lib/report.mjs" --meta "$WORK/meta.json" --results "$RESULTS" >"$WORK/report.md"
 cat "$WORK/report.md"

@@ -60,7 +60,7 @@ p(`### ${meta.date}`);
 p();
 p(`- Command: \`${meta.command}\` (${meta.elapsed_s} s)`);
 p(`- Machine: ${meta.nproc} × ${meta.cpu}, Linux ${meta.kernel}; ${meta.versions}`);
-p(`- slipway: commit ${meta.slipway}, Release build, \`threads: 1\`, \`log_level: warn\`, 10% canary`);
+p(`- slipway: ${meta.slipway}, Release build, \`threads: 1\`, \`log_level: warn\`, 10% canary`);
 p(`- Pinning: ${meta.pinned ? `simulators and the proxy under test on core ${meta.proxy_core} (\`taskset\`), wrk and the TTFB client on core ${meta.load_core}` : 'none (fewer than 2 cores)'}; every proxy has one worker (nginx \`worker_processes 1\`, haproxy \`nbthread 1\`, slipway \`threads: 1\`), keep-alive on both sides`);
 p(`- Load average before the run: ${meta.load_before}; after: ${meta.load_after}` +
   (load1 > 1.0 ? ` — **the machine was busy (load > 1.0 on ${meta.nproc} cores): absolute numbers are low and noisy; compare the ratios**` : ''));
