@@ -88,9 +88,23 @@ AssembledResponse assemble_completion(std::string_view body, size_t max_bytes) {
     object msg;
     if (!co["message"].get_object().get(msg)) {
       r.is_chat = true;
+      simdjson::dom::array parts;
       if (!msg["content"].get_string().get(sv)) {
         c.content_present = true;
         budget.append(c.content, sv);
+      } else if (!msg["content"].get_array().get(parts)) {
+        // Content parts ([{"type":"text","text":..}, {"type":"refusal","refusal":..}]).
+        for (element part : parts) {
+          std::string_view type, text;
+          if (part["type"].get_string().get(type)) continue;
+          if ((type == "text" || type == "output_text") && !part["text"].get_string().get(text)) {
+            c.content_present = true;
+            budget.append(c.content, text);
+          } else if (type == "refusal" && !part["refusal"].get_string().get(text)) {
+            c.refusal_present = true;
+            budget.append(c.refusal, text);
+          }
+        }
       }
       if (!msg["refusal"].get_string().get(sv)) {
         c.refusal_present = true;

@@ -36,6 +36,12 @@ bool Verdict::has(FindingKind k) const {
   return false;
 }
 
+uint32_t Verdict::kinds_mask() const {
+  uint32_t m = 0;
+  for (const auto& f : findings) m |= 1u << static_cast<unsigned>(f.kind);
+  return m;
+}
+
 const Finding* Verdict::first_failing() const {
   for (const auto& f : findings)
     if (f.failing) return &f;

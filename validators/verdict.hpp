@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,6 +55,8 @@ struct Verdict {
 
   bool ok() const;  // no failing finding
   bool has(FindingKind) const;
+  // Bit (1 << kind) set for every kind present (failing or not): for metrics that count a kind once per response.
+  uint32_t kinds_mask() const;
   const Finding* first_failing() const;
   void add(FindingKind kind, std::string detail, std::string path = {}, bool failing = true);
 };

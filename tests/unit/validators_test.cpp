@@ -307,6 +307,14 @@ TEST_CASE("all choices of n>1 are checked", "[validators]") {
   CHECK(has_detail(verdict, FindingKind::json_invalid, "choice 1: /content"));
 }
 
+TEST_CASE("content parts are assembled", "[validators]") {
+  auto r = assemble_completion(R"({"object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":[
+    {"type":"text","text":"{\"a\":"},{"type":"text","text":"1}"},{"type":"refusal","refusal":"no"}]},"finish_reason":"stop"}]})");
+  REQUIRE(r.choices.size() == 1);
+  CHECK(r.choices[0].content == "{\"a\":1}");
+  CHECK(r.choices[0].refusal == "no");
+}
+
 TEST_CASE("bad and error bodies", "[validators]") {
   Validator v;
   auto x = expect(v, kPlain);
@@ -407,6 +415,7 @@ TEST_CASE("verdict JSON", "[validators]") {
   Verdict v;
   v.add(FindingKind::schema_violation, "/a: \"x\"", "/a");
   v.refusal = true;
+  CHECK(v.kinds_mask() == (1u << static_cast<unsigned>(FindingKind::schema_violation)));
   CHECK(to_json(v) ==
         R"({"ok":false,"findings":[{"kind":"schema_violation","detail":"/a: \"x\"","path":"/a","failing":true}],"refusal":true,"truncated":false,"empty":false,"tool_calls":0,"tool_calls_valid":0})");
 }
