@@ -13,8 +13,15 @@ const PORTS = [8001, 8002, 8080];
 const buildDir = path.dirname(SLIPWAY_BIN);
 const children = new Set();
 
-after(() => { for (const c of children) try { c.kill('SIGKILL'); } catch { /* gone */ } });
-process.on('exit', () => { for (const c of children) try { c.kill('SIGKILL'); } catch { /* gone */ } });
+// demo.sh must get the chance to run its trap (which stops its own children): SIGTERM, then SIGKILL.
+after(async () => {
+  await Promise.all([...children].map(async (c) => {
+    c.kill('SIGTERM');
+    const gone = await Promise.race([new Promise((r) => c.once('exit', () => r(true))), sleep(10_000).then(() => false)]);
+    if (!gone) c.kill('SIGKILL');
+  }));
+});
+process.on('exit', () => { for (const c of children) try { c.kill('SIGTERM'); } catch { /* gone */ } });
 
 function portOpen(port) {
   return new Promise((resolve) => {
@@ -50,7 +57,7 @@ test('./demo.sh --duration runs mixed traffic through both variants and stops by
   const busy = await busyPorts();
   if (busy.length) { t.skip(`demo ports in use: ${busy.join(', ')}`); return; }
   const run = runDemo(['--no-build', '--duration', '10', '--rate', '15']);
-  const timer = setTimeout(() => run.child.kill('SIGKILL'), 150_000);
+  const timer = setTimeout(() => run.child.kill('SIGTERM'), 150_000);
   const code = await run.done;
   clearTimeout(timer);
   try {
@@ -81,7 +88,7 @@ test('Ctrl-C (SIGINT) stops every process ./demo.sh started', async (t) => {
   const busy = await busyPorts();
   if (busy.length) { t.skip(`demo ports in use: ${busy.join(', ')}`); return; }
   const run = runDemo(['--no-build', '--rate', '5']);
-  const timer = setTimeout(() => run.child.kill('SIGKILL'), 150_000);
+  const timer = setTimeout(() => run.child.kill('SIGTERM'), 150_000);
   try {
     await waitFor(() => lastSummary(run.out) !== undefined || run.exit !== null, { timeoutMs: 120_000, intervalMs: 200, what: 'the first live line' });
     assert.equal(run.exit, null, `demo.sh ended early:\n${run.out}`);
