@@ -8,6 +8,12 @@
 
 namespace slipway::validators {
 
+bool AssembledResponse::has_choice(size_t index) const {
+  auto it = std::lower_bound(choices.begin(), choices.end(), index,
+                             [](const AssembledChoice& c, size_t i) { return c.index < i; });
+  return it != choices.end() && it->index == index;
+}
+
 AssembledChoice& AssembledResponse::choice(size_t index) {
   auto it = std::lower_bound(choices.begin(), choices.end(), index,
                              [](const AssembledChoice& c, size_t i) { return c.index < i; });
@@ -83,7 +89,9 @@ AssembledResponse assemble_completion(std::string_view body, size_t max_bytes) {
     int64_t idx = static_cast<int64_t>(pos);
     if (co["index"].get_int64().get(idx)) idx = static_cast<int64_t>(pos);
     ++pos;
-    AssembledChoice& c = r.choice(idx < 0 ? pos - 1 : static_cast<size_t>(idx));
+    if (idx < 0) idx = static_cast<int64_t>(pos - 1);
+    if (r.choices.size() >= kMaxChoices && !r.has_choice(static_cast<size_t>(idx))) continue;
+    AssembledChoice& c = r.choice(static_cast<size_t>(idx));
     if (!co["finish_reason"].get_string().get(sv)) c.finish_reason = sv;
     object msg;
     if (!co["message"].get_object().get(msg)) {

@@ -10,6 +10,9 @@
 
 namespace slipway::validators {
 
+// Choices kept per response (n > kMaxChoices is ignored beyond the first kMaxChoices indexes seen).
+inline constexpr size_t kMaxChoices = 128;
+
 struct ToolCall {
   std::string id;
   std::string type;        // "function"
@@ -49,6 +52,7 @@ struct AssembledResponse {
 
   const AssembledChoice* first() const { return choices.empty() ? nullptr : &choices.front(); }
   AssembledChoice& choice(size_t index);  // finds or creates (kept sorted)
+  bool has_choice(size_t index) const;
 };
 
 // Parses a chat.completion or text_completion body. Never throws; on bad input `error` is set.

@@ -67,7 +67,8 @@ void StreamAssembler::on_event_data(std::string_view data) {
     if (ch.get_object().get(co)) continue;
     int64_t idx = static_cast<int64_t>(pos++);
     if (co["index"].get_int64().get(idx)) idx = static_cast<int64_t>(pos) - 1;
-    AssembledChoice& c = r_.choice(idx < 0 ? 0 : static_cast<size_t>(idx));
+    if (idx < 0 || (r_.choices.size() >= kMaxChoices && !r_.has_choice(static_cast<size_t>(idx)))) continue;
+    AssembledChoice& c = r_.choice(static_cast<size_t>(idx));
     if (!co["finish_reason"].get_string().get(sv) && !sv.empty()) c.finish_reason = sv;
     object delta;
     if (!co["delta"].get_object().get(delta)) {
@@ -156,8 +157,10 @@ void StreamAssembler::on_bytes(std::string_view bytes) {
     } else if (line.rfind("data:", 0) == 0) {
       line.remove_prefix(5);
       if (!line.empty() && line.front() == ' ') line.remove_prefix(1);
-      if (data_seen_) data_buf_.push_back('\n');
-      data_buf_.append(line);
+      if (data_buf_.size() < max_bytes_ + 4096) {  // bounded even for an event that never ends
+        if (data_seen_) data_buf_.push_back('\n');
+        data_buf_.append(line);
+      }
       data_seen_ = true;
     }  // event:, id:, retry: and comments are ignored
     line_buf_.clear();
