@@ -315,7 +315,7 @@ for t in "${TARGET_LIST[@]}"; do
     ok=0
     for _ in 1 2 3 4 5 6 7 8 9 10; do check_target "$t" "$w" 2>/dev/null && { ok=1; break; }; sleep 0.5; done
     if [[ $ok != 1 ]]; then
-      reason=$(check_target "$t" "$w" 2>&1 | sed 's/^\[bench [0-9:]*\] //' | head -c 300) || true
+      reason=$(check_target "$t" "$w" 2>&1 | sed -e 's/^\[bench [0-9:]*\] //' -e "s|^$t/$w: ||" | head -c 300) || true
       log "SKIPPING $t/$w: $reason"
       SKIP[$t/$w]=1
       echo "{\"kind\":\"skip\",\"workload\":\"$w\",\"target\":\"$t\",\"reason\":$(node -e 'console.log(JSON.stringify(process.argv[1]))' "$reason")}" >>"$RESULTS"

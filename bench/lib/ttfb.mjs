@@ -38,9 +38,12 @@ function once(i) {
       headers: { 'content-type': 'application/json', 'content-length': body.length,
                  'x-bench-user': user, ...extra },
     }, (res) => {
+      let tail = '';
       res.on('data', (chunk) => {
         if (ttfb === 0n) ttfb = process.hrtime.bigint() - t0;
-        for (let k = chunk.indexOf('data:'); k !== -1; k = chunk.indexOf('data:', k + 5)) events++;
+        const text = tail + chunk.toString('latin1');  // count events across chunk boundaries
+        for (let k = text.indexOf('data:'); k !== -1; k = text.indexOf('data:', k + 5)) events++;
+        tail = text.slice(-4);  // shorter than 'data:', so no event is counted twice
       });
       res.on('end', () => resolve({ ok: res.statusCode === 200, ttfb, total: process.hrtime.bigint() - t0, events }));
       res.on('error', () => resolve({ ok: false }));
