@@ -15,6 +15,8 @@
 #include <type_traits>
 
 #include "config/config.hpp"
+
+#include <re2/re2.h>
 #include "config/yaml_reader.hpp"
 
 namespace slipway::config {
@@ -161,11 +163,20 @@ void parse_validation(Reader& r, const YAML::Node& n, const std::string& path, V
   r.field(n, "refusal_extra_phrases", path, [&](const YAML::Node& v, const std::string& p) {
     std::vector<std::string> phrases;
     if (!r.read_string_list(v, p, phrases)) return;
-    // RE2 syntax is checked when the validators compile them; here only the shape.
+    // Compiled here once so that a bad pattern rejects the file instead of failing later in a worker.
     bool ok = true;
     for (std::size_t i = 0; i < phrases.size(); ++i) {
       if (phrases[i].empty() || phrases[i].size() > 1000) {
         r.error(join_index(p, i), v[i], phrases[i].empty() ? "must not be empty" : "longer than 1000 characters");
+        ok = false;
+        continue;
+      }
+      RE2::Options opts;
+      opts.set_log_errors(false);
+      opts.set_case_sensitive(false);
+      RE2 re(phrases[i], opts);
+      if (!re.ok()) {
+        r.error(join_index(p, i), v[i], "not a valid RE2 pattern: " + re.error());
         ok = false;
       }
     }

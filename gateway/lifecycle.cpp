@@ -4,6 +4,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
 #include "gateway/admission.hpp"
@@ -113,6 +114,16 @@ class RequestLife {
       facts_ = std::get<RequestFacts>(std::move(admitted));
       out_.model = facts_.model;
       out_.stream = facts_.stream;
+      if (cfg_.validation.enabled) {
+        // What the response must satisfy; schemas are compiled here (cached), and a schema we refuse to
+        // evaluate (too big, too deep, a costly regex) is the client's error, before any backend is asked.
+        auto x = ctx_.validator_for(cfg_.validation).expectations(body);
+        if (auto* err = std::get_if<validators::RequestError>(&x)) {
+          co_await send_error(400, err->message, err->param, "invalid_schema");
+          co_return false;
+        }
+        expectations_ = std::get<validators::Expectations>(std::move(x));
+      }
     }
     model_ = snap_->find_model(out_.model);
     if (!model_) {
@@ -129,6 +140,7 @@ class RequestLife {
     view.model = out_.model;
     pin_ = find_pin(cfg_, view);
     if (pin_) out_.pinned_by = pin_->name;
+    on_invalid_ = find_on_invalid(cfg_, view);
   }
 
   // split: sticky key -> point in [0,1) -> variant. Passthrough paths always use the baseline.
@@ -146,29 +158,96 @@ class RequestLife {
     out_.split_reason = d.reason;
   }
 
-  // forward + relay: build the upstream request, send it, pass the answer on.
+  // forward + relay: send to the chosen variant; on a failed or invalid canary answer (policy
+  // `fallback`) send again to the baseline, before the client has seen a byte.
   net::awaitable<void> forward_and_relay() {
     out_.proxied = true;
-    const VariantRuntime& variant = model_->variant(out_.variant);
+    watch_.start();
+    VariantKind target = out_.variant;
+    while (co_await try_variant(target) == Attempt::fall_back) target = VariantKind::baseline;
+    watch_.stop();
+  }
+
+  enum class Attempt { done, fall_back };
+
+  bool may_fall_back(VariantKind kind) const {
+    return kind == VariantKind::canary && on_invalid_ == config::OnInvalid::fallback && out_.fallback_reason.empty();
+  }
+
+  net::awaitable<Attempt> try_variant(VariantKind kind) {
+    const VariantRuntime& variant = model_->variant(kind);
+    out_.answered_by = kind;
     // Ask for usage on every stream so it can be counted; the relay strips it again if unasked.
     bool request_usage = facts_.stream && !facts_.client_wants_usage;
     ClientRequest up = upstream_request(*variant.config, request_usage);
     auto deadline = Clock::now() + cfg_.timeouts.total;
-    watch_.start();
     out_.upstream_start = Clock::now();
     UpstreamCall call;
     co_await start_upstream_call(ctx_, variant, cfg_, up, deadline, watch_, call);
-    out_.retries = call.retries;
+    out_.retries += call.retries;
     if (call.endpoint) out_.endpoint = call.endpoint->label();
     if (!call.started()) {
-      watch_.stop();
-      co_await answer_upstream_failure(call, variant);
-      co_return;
+      if (call.failure != UpstreamFailure::client_gone && may_fall_back(kind)) {
+        out_.fallback_reason = "canary_" + std::string(to_string(call.failure));
+        co_return Attempt::fall_back;
+      }
+      co_await answer_upstream_failure(call.failure, call.failure_detail, variant);
+      co_return Attempt::done;
     }
-    RelayRequest r{ctx_, cfg_, client_, watch_, call, deadline, out_, response_headers(), request_usage};
-    bool clean = co_await relay_response(r);
-    watch_.stop();
-    if (!clean) keep_alive_ = false;
+
+    const auto& header = call.parser->get().base();
+    if (is_event_stream(header)) {
+      std::optional<validators::StreamAssembler> assembler;
+      if (expectations_) assembler.emplace(cfg_.validation.max_assembled_bytes);
+      StreamRelay r{ctx_, cfg_, client_, watch_, call, deadline, out_, response_headers(), request_usage,
+                    assembler ? &*assembler : nullptr};
+      if (!co_await relay_stream(r)) keep_alive_ = false;
+      // Validation never delays the stream: it runs on what was relayed, after the last event.
+      if (assembler && !out_.client_gone && out_.error_code.empty())
+        out_.verdict = ctx_.validator_for(cfg_.validation).validate(*expectations_, assembler->finish());
+      co_return Attempt::done;
+    }
+
+    std::string body;
+    auto failure = co_await read_whole_body(ctx_, cfg_, call, watch_, deadline, body);
+    if (failure != UpstreamFailure::none) {
+      if (failure != UpstreamFailure::client_gone && may_fall_back(kind)) {
+        out_.fallback_reason = "canary_" + std::string(to_string(failure));
+        co_return Attempt::fall_back;
+      }
+      co_await answer_upstream_failure(failure, call.failure_detail, variant);
+      co_return Attempt::done;
+    }
+    int status = header.result_int();
+    if (status >= 500 && may_fall_back(kind)) {
+      out_.fallback_reason = "canary_status_5xx";
+      co_return Attempt::fall_back;
+    }
+    Usage usage;
+    if (parse_body_usage(ctx_.event_json, body, usage)) out_.usage = usage;
+    if (expectations_ && status >= 200 && status < 300) {
+      auto& validator = ctx_.validator_for(cfg_.validation);
+      validators::Verdict verdict = validator.validate(*expectations_, validators::assemble_completion(body, cfg_.validation.max_assembled_bytes));
+      if (!verdict.ok()) {
+        if (may_fall_back(kind)) {
+          out_.fallback_reason = "canary_invalid";
+          out_.fallen_back_verdict = std::move(verdict);
+          co_return Attempt::fall_back;
+        }
+        if (on_invalid_ == config::OnInvalid::reject) {
+          const auto* f = verdict.first_failing();
+          std::string what = f ? std::string(validators::to_string(f->kind)) + ": " + f->detail : "invalid";
+          out_.verdict = std::move(verdict);
+          co_await send_error(502, "The " + std::string(to_string(kind)) + " answer failed validation (" + what + ").",
+                              "", "response_validation_failed");
+          co_return Attempt::done;
+        }
+      }
+      out_.verdict = std::move(verdict);
+    }
+    co_await send_whole(client_, cfg_, header, std::move(body), response_headers(), out_);
+    if (out_.client_gone) keep_alive_ = false;
+    co_return Attempt::done;
   }
 
   ClientRequest upstream_request(const config::Variant& variant, bool request_usage) {
@@ -198,15 +277,16 @@ class RequestLife {
     h.request_id = out_.request_id;
     if (!cfg_.variant_header.empty()) {
       h.variant_header = cfg_.variant_header;
-      h.variant = to_string(out_.variant);
+      h.variant = to_string(out_.answered_by);
     }
     return h;
   }
 
-  net::awaitable<void> answer_upstream_failure(const UpstreamCall& call, const VariantRuntime& variant) {
-    out_.error_code = std::string(to_string(call.failure));
+  net::awaitable<void> answer_upstream_failure(UpstreamFailure failure, const std::string& detail,
+                                               const VariantRuntime& variant) {
+    out_.error_code = std::string(to_string(failure));
     std::string where = "model `" + out_.model + "` (" + std::string(to_string(variant.kind)) + ")";
-    switch (call.failure) {
+    switch (failure) {
       case UpstreamFailure::client_gone:
         out_.client_gone = true;
         out_.status = 499;  // nginx's "client closed request": nobody to answer
@@ -216,17 +296,18 @@ class RequestLife {
         co_await send_error(503, "No healthy backend endpoint for " + where + ".", "", "no_healthy_upstream");
         co_return;
       case UpstreamFailure::connect:
-        co_await send_error(502, "Could not connect to the backend for " + where + ": " + call.failure_detail + ".",
+        co_await send_error(502, "Could not connect to the backend for " + where + ": " + detail + ".",
                             "", "upstream_connect_failed");
         co_return;
       case UpstreamFailure::first_byte_timeout:
+      case UpstreamFailure::stream_idle_timeout:
       case UpstreamFailure::total_timeout:
-        co_await send_error(504, "The backend for " + where + " did not answer in time (" + call.failure_detail + ").",
+        co_await send_error(504, "The backend for " + where + " did not answer in time (" + detail + ").",
                             "", "upstream_timeout");
         co_return;
       default:
-        co_await send_error(502, "The backend for " + where + " failed: " + call.failure_detail + ".", "",
-                            "upstream_error");
+        co_await send_error(502, "The backend for " + where + " failed: " + detail + ".", "",
+                            failure == UpstreamFailure::too_large ? "upstream_response_too_large" : "upstream_error");
         co_return;
     }
   }
@@ -241,7 +322,7 @@ class RequestLife {
     http::response<http::string_body> res{static_cast<http::status>(status), 11};
     res.set(http::field::content_type, content_type);
     res.set("x-request-id", out_.request_id);
-    if (out_.proxied && !cfg_.variant_header.empty()) res.set(cfg_.variant_header, to_string(out_.variant));
+    if (out_.proxied && !cfg_.variant_header.empty()) res.set(cfg_.variant_header, to_string(out_.answered_by));
     res.body() = body;
     // After a client error the rest of the connection's bytes cannot be trusted to frame a request.
     if (status == 400 || status == 413 || status == 431 || status == 408) keep_alive_ = false;
@@ -278,6 +359,20 @@ class RequestLife {
       f["stream"] = out_.stream;
       if (out_.first_token != Clock::time_point{}) f["ttft_us"] = us(out_.first_token - out_.start);
       if (out_.retries) f["retries"] = out_.retries;
+      if (!out_.fallback_reason.empty()) {
+        f["fallback"] = out_.fallback_reason;
+        f["answered_by"] = to_string(out_.answered_by);
+        if (out_.fallen_back_verdict) f["canary_findings"] = findings_json(*out_.fallen_back_verdict);
+      }
+      if (out_.verdict) {
+        f["valid"] = out_.verdict->ok();
+        if (!out_.verdict->findings.empty()) f["findings"] = findings_json(*out_.verdict);
+        if (out_.verdict->refusal) f["refusal"] = true;
+        if (out_.verdict->tool_calls) {
+          f["tool_calls"] = out_.verdict->tool_calls;
+          f["tool_calls_valid"] = out_.verdict->tool_calls_valid;
+        }
+      }
       if (out_.usage) {
         f["prompt_tokens"] = out_.usage->prompt_tokens;
         f["completion_tokens"] = out_.usage->completion_tokens;
@@ -289,6 +384,13 @@ class RequestLife {
     ctx_.log.write(LogLevel::info, "request", f);
   }
 
+  // Kinds only (details may quote generated text, which the log never carries).
+  static boost::json::array findings_json(const validators::Verdict& v) {
+    boost::json::array kinds;
+    for (const auto& f : v.findings) kinds.push_back(boost::json::string(validators::to_string(f.kind)));
+    return kinds;
+  }
+
   WorkerContext& ctx_;
   std::shared_ptr<const Snapshot> snap_;
   const config::Config& cfg_;
@@ -297,6 +399,8 @@ class RequestLife {
   ClientWatch watch_;
   Outcome out_;
   RequestFacts facts_;
+  std::optional<validators::Expectations> expectations_;
+  config::OnInvalid on_invalid_ = config::OnInvalid::pass;
   const ModelRuntime* model_ = nullptr;
   const config::RouteRule* pin_ = nullptr;
   bool passthrough_ = false;
@@ -305,11 +409,13 @@ class RequestLife {
 
 net::awaitable<bool> handle_request(WorkerContext& ctx, std::shared_ptr<const Snapshot> snapshot,
                                     beast::tcp_stream& client, ClientRequest& req) {
-  ctx.counters.in_flight.fetch_add(1, std::memory_order_relaxed);
+  struct InFlight {
+    std::atomic<int>& n;
+    explicit InFlight(std::atomic<int>& n) : n(n) { n.fetch_add(1, std::memory_order_relaxed); }
+    ~InFlight() { n.fetch_sub(1, std::memory_order_relaxed); }
+  } in_flight(ctx.counters.in_flight);
   RequestLife life(ctx, std::move(snapshot), client, req);
-  bool keep = co_await life.run();
-  ctx.counters.in_flight.fetch_sub(1, std::memory_order_relaxed);
-  co_return keep;
+  co_return co_await life.run();
 }
 
 }  // namespace slipway

@@ -8,6 +8,7 @@
 
 #include "gateway/runtime.hpp"
 #include "gateway/split.hpp"
+#include "validators/verdict.hpp"
 
 namespace slipway {
 
@@ -22,7 +23,11 @@ struct Outcome {
   std::string path;
   std::string model;
   bool proxied = false;              // went to a backend (false: answered by the gateway itself)
-  VariantKind variant = VariantKind::baseline;
+  VariantKind variant = VariantKind::baseline;      // the variant the split chose
+  VariantKind answered_by = VariantKind::baseline;  // differs after a fallback
+  std::string fallback_reason;       // "canary_invalid", "canary_<failure>", "canary_status_5xx"
+  std::optional<validators::Verdict> verdict;                 // the answer the client got
+  std::optional<validators::Verdict> fallen_back_verdict;     // the canary answer we replaced
   std::string_view split_reason;
   std::string pinned_by;             // the route rule's name
   std::string endpoint;

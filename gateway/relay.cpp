@@ -38,10 +38,6 @@ void copy_response_headers(const http::response_header<>& from, http::header<fal
   if (!ours.variant_header.empty()) to.set(ours.variant_header, ours.variant);
 }
 
-bool is_event_stream(const http::response_header<>& h) {
-  return sv(h[http::field::content_type]).starts_with("text/event-stream");
-}
-
 // Reads more of the upstream body into `buf`. Returns bytes read; sets `ec` (need_buffer is not an error).
 net::awaitable<std::size_t> read_body_some(UpstreamCall& call, char* buf, std::size_t size,
                                            Clock::duration timeout, boost::system::error_code& ec) {
@@ -55,28 +51,25 @@ net::awaitable<std::size_t> read_body_some(UpstreamCall& call, char* buf, std::s
   co_return size - body.size;
 }
 
-UpstreamFailure classify_read_error(const boost::system::error_code& ec, const RelayRequest& r) {
-  if (r.watch.client_gone()) return UpstreamFailure::client_gone;
+UpstreamFailure classify_read_error(const boost::system::error_code& ec, const ClientWatch& watch,
+                                    Clock::time_point deadline) {
+  if (watch.client_gone()) return UpstreamFailure::client_gone;
   if (ec == beast::error::timeout)
-    return Clock::now() >= r.deadline ? UpstreamFailure::total_timeout : UpstreamFailure::stream_idle_timeout;
+    return Clock::now() >= deadline ? UpstreamFailure::total_timeout : UpstreamFailure::stream_idle_timeout;
   return UpstreamFailure::broken;
 }
 
-void finish_upstream(RelayRequest& r, bool complete) {
-  r.watch.watch_upstream(nullptr);
-  auto& call = r.call;
-  if (complete && call.parser->is_done() && call.parser->get().keep_alive()) r.ctx.pool.release(std::move(call.conn));
+// Ends the upstream side: a whole, keep-alive answer returns its connection to the pool.
+void finish_upstream(WorkerContext& ctx, ClientWatch& watch, UpstreamCall& call, bool complete) {
+  watch.watch_upstream(nullptr);
+  if (complete && call.parser->is_done() && call.parser->get().keep_alive()) ctx.pool.release(std::move(call.conn));
   call.conn.reset();
   call.release_endpoint();
 }
 
-void fail_endpoint(RelayRequest& r, UpstreamFailure f) {
-  r.out.error_code = std::string(to_string(f));
-  if (f == UpstreamFailure::client_gone) {
-    r.out.client_gone = true;
-  } else if (r.call.endpoint) {
-    r.call.endpoint->record_failure(r.cfg.health, Clock::now());
-  }
+void charge(const config::Config& cfg, UpstreamCall& call, UpstreamFailure f) {
+  call.failure = f;
+  if (f != UpstreamFailure::client_gone && call.endpoint) call.endpoint->record_failure(cfg.health, Clock::now());
 }
 
 // With include_usage on, every chunk carries "usage":null; a client that did not ask must not see it.
@@ -91,69 +84,57 @@ void append_without_null_usage(std::string& out, std::string_view event) {
   out.append(event.substr(at + field.size()));
 }
 
-// Non-streaming: read the whole body (bounded), then answer.
-net::awaitable<bool> relay_whole(RelayRequest& r) {
-  auto& header = r.call.parser->get().base();
-  std::string body;
-  if (auto len = r.call.parser->content_length()) body.reserve(std::min<std::uint64_t>(*len, r.cfg.limits.max_response_bytes));
+}  // namespace
+
+bool is_event_stream(const http::response_header<>& h) {
+  return sv(h[http::field::content_type]).starts_with("text/event-stream");
+}
+
+net::awaitable<UpstreamFailure> read_whole_body(WorkerContext& ctx, const config::Config& cfg, UpstreamCall& call,
+                                                ClientWatch& watch, Clock::time_point deadline, std::string& body) {
+  if (auto len = call.parser->content_length())
+    body.reserve(std::min<std::uint64_t>(*len, cfg.limits.max_response_bytes));
   char buf[kReadChunk];
-  while (!r.call.parser->is_done()) {
+  while (!call.parser->is_done()) {
     boost::system::error_code ec;
-    std::size_t n = co_await read_body_some(r.call, buf, sizeof buf, time_left(r.cfg.timeouts.total, r.deadline), ec);
+    std::size_t n = co_await read_body_some(call, buf, sizeof buf, time_left(cfg.timeouts.total, deadline), ec);
     if (ec) {
-      fail_endpoint(r, classify_read_error(ec, r));
-      finish_upstream(r, false);
-      if (r.out.client_gone) co_return false;
-      int status = r.out.error_code == "total_timeout" ? 504 : 502;
-      std::string msg = status == 504 ? "The backend did not finish its answer in time."
-                                      : "The backend closed the connection before finishing its answer (" + ec.message() + ").";
-      body = openai_error_body(msg, "server_error", "", status == 504 ? "upstream_timeout" : "upstream_error");
-      http::response<http::string_body> res{static_cast<http::status>(status), 11};
-      res.set(http::field::content_type, "application/json");
-      res.set("x-request-id", r.headers.request_id);
-      if (!r.headers.variant_header.empty()) res.set(r.headers.variant_header, r.headers.variant);
-      res.body() = std::move(body);
-      res.keep_alive(false);
-      res.prepare_payload();
-      r.out.status = status;
-      co_await http::async_write(r.client, res, net::redirect_error(net::use_awaitable, ec));
-      co_return false;
+      charge(cfg, call, classify_read_error(ec, watch, deadline));
+      call.failure_detail = ec.message();
+      finish_upstream(ctx, watch, call, false);
+      co_return call.failure;
     }
     body.append(buf, n);
-    if (body.size() > r.cfg.limits.max_response_bytes) {
-      fail_endpoint(r, UpstreamFailure::too_large);
-      finish_upstream(r, false);
-      std::string msg = "The backend's answer is larger than limits.max_response_bytes (" +
-                        std::to_string(r.cfg.limits.max_response_bytes) + " bytes).";
-      http::response<http::string_body> res{http::status::bad_gateway, 11};
-      res.set(http::field::content_type, "application/json");
-      res.set("x-request-id", r.headers.request_id);
-      res.body() = openai_error_body(msg, "server_error", "", "upstream_response_too_large");
-      res.keep_alive(false);
-      res.prepare_payload();
-      r.out.status = 502;
-      co_await http::async_write(r.client, res, net::redirect_error(net::use_awaitable, ec));
-      co_return false;
+    if (body.size() > cfg.limits.max_response_bytes) {
+      charge(cfg, call, UpstreamFailure::too_large);
+      call.failure_detail = "answer larger than limits.max_response_bytes (" +
+                            std::to_string(cfg.limits.max_response_bytes) + " bytes)";
+      finish_upstream(ctx, watch, call, false);
+      co_return call.failure;
     }
   }
-  finish_upstream(r, true);
+  finish_upstream(ctx, watch, call, true);
+  co_return UpstreamFailure::none;
+}
 
-  http::response<http::string_body> res{header.result(), 11};
-  copy_response_headers(header, res.base(), r.headers);
+net::awaitable<bool> send_whole(beast::tcp_stream& client, const config::Config& cfg,
+                                const http::response_header<>& upstream, std::string body,
+                                const ResponseHeaders& headers, Outcome& out) {
+  http::response<http::string_body> res{upstream.result(), 11};
+  copy_response_headers(upstream, res.base(), headers);
   res.body() = std::move(body);
   res.prepare_payload();
   res.keep_alive(true);
-  r.out.status = static_cast<int>(header.result_int());
-  r.out.bytes_out += res.body().size();
+  out.status = static_cast<int>(upstream.result_int());
+  out.bytes_out += res.body().size();
   boost::system::error_code ec;
-  r.client.expires_after(r.cfg.timeouts.stream_idle);
-  co_await http::async_write(r.client, res, net::redirect_error(net::use_awaitable, ec));
-  if (ec) r.out.client_gone = true;
+  client.expires_after(cfg.timeouts.stream_idle);
+  co_await http::async_write(client, res, net::redirect_error(net::use_awaitable, ec));
+  if (ec) out.client_gone = true;
   co_return !ec;
 }
 
-// Streaming: whole SSE events are passed on as they arrive; the usage chunk we asked for is dropped.
-net::awaitable<bool> relay_stream(RelayRequest& r) {
+net::awaitable<bool> relay_stream(StreamRelay& r) {
   auto& header = r.call.parser->get().base();
   http::response<http::empty_body> res{header.result(), 11};
   copy_response_headers(header, res.base(), r.headers);
@@ -173,8 +154,9 @@ net::awaitable<bool> relay_stream(RelayRequest& r) {
   r.client.expires_after(r.cfg.timeouts.stream_idle);
   co_await http::async_write_header(r.client, sr, net::redirect_error(net::use_awaitable, ec));
   if (ec) {
-    fail_endpoint(r, UpstreamFailure::client_gone);
-    finish_upstream(r, false);
+    r.out.client_gone = true;
+    charge(r.cfg, r.call, UpstreamFailure::client_gone);
+    finish_upstream(r.ctx, r.watch, r.call, false);
     co_return false;
   }
 
@@ -202,7 +184,11 @@ net::awaitable<bool> relay_stream(RelayRequest& r) {
           r.out.usage = usage;
           continue;
         }
+      } else if (!r.out.usage) {
+        Usage usage;
+        if (parse_usage_chunk(r.ctx.event_json, ev.data, usage)) r.out.usage = usage;
       }
+      if (r.assembler && !ev.data.empty()) r.assembler->on_event_data(ev.data);
       if (r.out.first_token == Clock::time_point{} && !ev.data.empty()) r.out.first_token = Clock::now();
       if (r.strip_usage) append_without_null_usage(batch, ev.raw);
       else batch.append(ev.raw);
@@ -211,18 +197,23 @@ net::awaitable<bool> relay_stream(RelayRequest& r) {
     r.client.expires_after(r.cfg.timeouts.stream_idle);
     co_await net::async_write(r.client, http::make_chunk(net::buffer(batch)), net::redirect_error(net::use_awaitable, ec));
     if (ec) {
-      fail_endpoint(r, UpstreamFailure::client_gone);
-      finish_upstream(r, false);
+      r.out.client_gone = true;
+      charge(r.cfg, r.call, UpstreamFailure::client_gone);
+      finish_upstream(r.ctx, r.watch, r.call, false);
       co_return false;
     }
     r.out.bytes_out += batch.size();
   }
 
   if (!upstream_ok) {
-    auto failure = ec == http::error::body_limit ? UpstreamFailure::broken : classify_read_error(ec, r);
-    fail_endpoint(r, failure);
-    finish_upstream(r, false);
-    if (failure == UpstreamFailure::client_gone) co_return false;
+    auto failure = ec == http::error::body_limit ? UpstreamFailure::broken : classify_read_error(ec, r.watch, r.deadline);
+    charge(r.cfg, r.call, failure);
+    r.out.error_code = std::string(to_string(failure));
+    finish_upstream(r.ctx, r.watch, r.call, false);
+    if (failure == UpstreamFailure::client_gone) {
+      r.out.client_gone = true;
+      co_return false;
+    }
     // Tell the client in-band, as vLLM does for mid-stream errors, then end the stream properly.
     std::string event = "data: " +
                         openai_error_body("The backend stream broke off: " + std::string(to_string(failure)) + ".",
@@ -232,13 +223,11 @@ net::awaitable<bool> relay_stream(RelayRequest& r) {
     co_await net::async_write(r.client, http::make_chunk_last(), net::redirect_error(net::use_awaitable, ec));
     co_return false;
   }
-  finish_upstream(r, true);
+  finish_upstream(r.ctx, r.watch, r.call, true);
   co_await net::async_write(r.client, http::make_chunk_last(), net::redirect_error(net::use_awaitable, ec));
   if (ec) r.out.client_gone = true;
   co_return !ec;
 }
-
-}  // namespace
 
 bool parse_usage_chunk(simdjson::dom::parser& parser, std::string_view data, Usage& usage) {
   if (data.size() < 2 || data.front() != '{' || data.find("\"usage\"") == std::string_view::npos) return false;
@@ -254,9 +243,16 @@ bool parse_usage_chunk(simdjson::dom::parser& parser, std::string_view data, Usa
   return true;
 }
 
-net::awaitable<bool> relay_response(RelayRequest& r) {
-  if (is_event_stream(r.call.parser->get().base())) co_return co_await relay_stream(r);
-  co_return co_await relay_whole(r);
+bool parse_body_usage(simdjson::dom::parser& parser, std::string_view body, Usage& usage) {
+  if (body.find("\"usage\"") == std::string_view::npos) return false;
+  simdjson::dom::element root;
+  if (parser.parse(body.data(), body.size()).get(root)) return false;
+  simdjson::dom::object u;
+  if (root["usage"].get_object().get(u)) return false;
+  int64_t v;
+  if (!u["prompt_tokens"].get_int64().get(v)) usage.prompt_tokens = v;
+  if (!u["completion_tokens"].get_int64().get(v)) usage.completion_tokens = v;
+  return true;
 }
 
 }  // namespace slipway

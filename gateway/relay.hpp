@@ -1,6 +1,8 @@
 // The relay phase: passes the backend's answer to the client. Non-streaming bodies are read whole
-// (bounded) and sent; SSE streams are passed on event by event as they arrive, never buffered whole,
-// with backpressure (we read the backend only as fast as the client takes what we write).
+// (bounded) so they can be validated (and replaced by the baseline's on a fallback) before a byte is
+// sent; SSE streams are passed on event by event as they arrive, never buffered whole, with
+// backpressure (we read the backend only as fast as the client takes what we write), while the
+// stream assembler rebuilds the answer for validation at the end.
 #pragma once
 
 #include <string>
@@ -12,16 +14,28 @@
 #include "gateway/client_watch.hpp"
 #include "gateway/outcome.hpp"
 #include "gateway/upstream_call.hpp"
+#include "validators/stream_assembler.hpp"
 
 namespace slipway {
 
 struct ResponseHeaders {
   std::string request_id;
   std::string variant_header;   // empty: not sent
-  std::string_view variant;
+  std::string_view variant;     // the variant that answered
 };
 
-struct RelayRequest {
+// Reads the rest of a non-streaming answer into `body` (bounded by limits.max_response_bytes). On
+// failure the upstream connection is dropped and the endpoint charged; on success it returns to the pool.
+boost::asio::awaitable<UpstreamFailure> read_whole_body(WorkerContext& ctx, const config::Config& cfg,
+                                                        UpstreamCall& call, ClientWatch& watch,
+                                                        Clock::time_point deadline, std::string& body);
+
+// Sends a whole answer with the backend's status and headers (hop-by-hop headers dropped, ours added).
+boost::asio::awaitable<bool> send_whole(boost::beast::tcp_stream& client, const config::Config& cfg,
+                                        const boost::beast::http::response_header<>& upstream, std::string body,
+                                        const ResponseHeaders& headers, Outcome& out);
+
+struct StreamRelay {
   WorkerContext& ctx;
   const config::Config& cfg;
   boost::beast::tcp_stream& client;
@@ -30,14 +44,18 @@ struct RelayRequest {
   Clock::time_point deadline;
   Outcome& out;
   ResponseHeaders headers;
-  bool strip_usage;   // we asked the backend for usage the client did not ask for
+  bool strip_usage;                            // we asked for usage the client did not ask for
+  validators::StreamAssembler* assembler;      // null: not validating
 };
 
-// Returns true when the exchange ended cleanly on both sides (the client connection may be reused).
-boost::asio::awaitable<bool> relay_response(RelayRequest& r);
+// Relays an SSE answer. Returns true when it ended cleanly on both sides (the connection may be reused).
+boost::asio::awaitable<bool> relay_stream(StreamRelay& r);
+
+bool is_event_stream(const boost::beast::http::response_header<>& h);
 
 // True for the usage-only chunk a stream ends with when include_usage is on ("choices": []).
-// Fills `usage` from it.
 bool parse_usage_chunk(simdjson::dom::parser& parser, std::string_view data, Usage& usage);
+// The "usage" object of a whole chat.completion / text_completion body.
+bool parse_body_usage(simdjson::dom::parser& parser, std::string_view body, Usage& usage);
 
 }  // namespace slipway

@@ -98,17 +98,18 @@ net::awaitable<void> run_session(WorkerContext& ctx, net::ip::tcp::socket socket
   client.socket().set_option(net::ip::tcp::no_delay(true), ec);
 
   for (;;) {
-    auto snapshot = ctx.store.current();
-    const auto& limits = snapshot->config->limits;
-
     if (buffer.size() == 0) {
       // Keep-alive idle wait: closing here loses nothing, no request has started.
-      client.expires_after(limits.idle_timeout);
+      client.expires_after(ctx.store.current()->config->limits.idle_timeout);
       std::size_t n = co_await client.async_read_some(buffer.prepare(4096), net::redirect_error(net::use_awaitable, ec));
       if (ec) break;
       buffer.commit(n);
     }
     client.expires_never();
+    // The snapshot is taken when the request's first bytes are here, not when the connection went idle:
+    // a request that arrives after a reload is served by the new config.
+    auto snapshot = ctx.store.current();
+    const auto& limits = snapshot->config->limits;
 
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));

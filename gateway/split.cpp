@@ -30,21 +30,29 @@ double sticky_point(std::string_view model, std::string_view key) {
   return static_cast<double>(splitmix64_finalise(h) >> 11) * 0x1.0p-53;
 }
 
-const config::RouteRule* find_pin(const config::Config& cfg, const RouteView& request) {
-  for (const auto& rule : cfg.routes) {
-    if (!rule.pin_baseline) continue;
-    if (rule.model && *rule.model != request.model) continue;
-    if (rule.path_prefix && !request.path.starts_with(*rule.path_prefix)) continue;
-    if (rule.header) {
-      bool present = false;
-      std::string_view value = request.header(rule.header->name, present);
-      if (!present) continue;
-      const auto& allowed = rule.header->values;
-      if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), value) == allowed.end()) continue;
-    }
-    return &rule;
+bool route_matches(const config::RouteRule& rule, const RouteView& request) {
+  if (rule.model && *rule.model != request.model) return false;
+  if (rule.path_prefix && !request.path.starts_with(*rule.path_prefix)) return false;
+  if (rule.header) {
+    bool present = false;
+    std::string_view value = request.header(rule.header->name, present);
+    if (!present) return false;
+    const auto& allowed = rule.header->values;
+    if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), value) == allowed.end()) return false;
   }
+  return true;
+}
+
+const config::RouteRule* find_pin(const config::Config& cfg, const RouteView& request) {
+  for (const auto& rule : cfg.routes)
+    if (rule.pin_baseline && route_matches(rule, request)) return &rule;
   return nullptr;
+}
+
+config::OnInvalid find_on_invalid(const config::Config& cfg, const RouteView& request) {
+  for (const auto& rule : cfg.routes)
+    if (rule.on_invalid && route_matches(rule, request)) return *rule.on_invalid;
+  return cfg.validation.on_invalid;
 }
 
 SplitDecision decide_variant(const config::Model& model, const config::RouteRule* pin, std::string_view user,

@@ -29,8 +29,12 @@ struct RouteView {
   virtual ~RouteView() = default;
 };
 
+// Whether every matcher the rule has matches the request.
+bool route_matches(const config::RouteRule& rule, const RouteView& request);
 // The first route rule that pins this request to the baseline, or nullptr.
 const config::RouteRule* find_pin(const config::Config& cfg, const RouteView& request);
+// The on_invalid policy of the first matching rule that sets one, else validation.on_invalid.
+config::OnInvalid find_on_invalid(const config::Config& cfg, const RouteView& request);
 
 struct SplitDecision {
   VariantKind variant = VariantKind::baseline;

@@ -11,6 +11,7 @@
 #include "gateway/log.hpp"
 #include "gateway/runtime.hpp"
 #include "gateway/upstream_pool.hpp"
+#include "validators/validator.hpp"
 
 namespace slipway {
 
@@ -36,6 +37,11 @@ struct WorkerContext {
   simdjson::dom::parser event_json;     // SSE event payloads
   std::mt19937_64 rng;
   unsigned rotor = 0;                   // round-robin tie-break between equally loaded endpoints
+  std::unique_ptr<validators::Validator> validator;
+  config::Validation validator_settings;
+
+  // This worker's validator, rebuilt when a reload changes the validation settings.
+  validators::Validator& validator_for(const config::Validation& v);
 
   double random_point() { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
 };

@@ -711,3 +711,14 @@ models:
 )");
   CHECK(c->models[1].baseline.endpoints == c->models[0].baseline.endpoints);
 }
+
+TEST_CASE("a refusal phrase that is not valid RE2 rejects the file, naming the key and line") {
+  auto r = slipway::config::parse_config(
+      "models:\n  - name: m\n    baseline: {endpoints: [\"127.0.0.1:8001\"]}\n"
+      "validation:\n  refusal_extra_phrases: [\"ok phrase\", \"(unclosed\"]\n",
+      "t.yaml");
+  REQUIRE(r.errors.size() == 1);
+  REQUIRE(r.errors[0].path == "validation.refusal_extra_phrases[1]");
+  REQUIRE(r.errors[0].line == 5);
+  REQUIRE(r.errors[0].message.find("RE2") != std::string::npos);
+}
