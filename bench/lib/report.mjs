@@ -61,7 +61,7 @@ p();
 p(`- Command: \`${meta.command}\` (${meta.elapsed_s} s)`);
 p(`- Machine: ${meta.nproc} × ${meta.cpu}, Linux ${meta.kernel}; ${meta.versions}`);
 p(`- slipway: ${meta.slipway}, Release build, \`threads: 1\`, \`log_level: warn\`, 10% canary`);
-p(`- Pinning: ${meta.pinned ? `simulators and the proxy under test on core ${meta.proxy_core} (\`taskset\`), wrk and the TTFB client on core ${meta.load_core}` : 'none (fewer than 2 cores)'}; every proxy has one worker (nginx \`worker_processes 1\`, haproxy \`nbthread 1\`, slipway \`threads: 1\`), keep-alive on both sides`);
+p(`- Pinning: ${meta.pinned ? `simulators and the proxy under test on core ${meta.proxy_core} (\`taskset\`), wrk and the TTFB client on core ${meta.load_core}` : 'none (fewer than 2 cores)'}; every proxy has one worker (nginx \`worker_processes 1\`, haproxy \`nbthread 1\`, slipway \`threads: 1\`), keep-alive on both sides${meta.nice ? `; everything the benchmark starts runs at \`nice ${meta.nice}\`` : ''}`);
 p(`- Load average before the run: ${meta.load_before}; after: ${meta.load_after}` +
   (load1 > 1.0 ? ` — **the machine was busy (load > 1.0 on ${meta.nproc} cores): absolute numbers are low and noisy; compare the ratios**` : ''));
 p();
@@ -168,7 +168,7 @@ if (mine.length) {
     }
     const i = idle.find((r) => r.target === s);
     if (i) lines.push(`idle RSS ${(i.rss_kib / 1024).toFixed(1)} MiB (memory per open stream is not measured yet)`);
-    p(`- **${s}**: ${lines.join('; ')}.`);
+    p(`- **${s}**: ${lines.join('; ')}.${load1 > 1.0 ? ' (Busy machine: not conclusive.)' : ''}`);
   }
   p();
 }
