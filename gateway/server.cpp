@@ -2,6 +2,8 @@
 
 #include <sys/socket.h>
 
+#include <random>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -23,7 +25,13 @@ using tcp = net::ip::tcp;
 
 struct Server::Worker {
   Worker(int index, SnapshotStore& store, const Log& log, GatewayCounters& counters)
-      : index(index), acceptor(ioc), ctx(ioc.get_executor(), store, log, counters, 0x5eed0000ULL + index * 7919ULL) {}
+      : index(index), acceptor(ioc), ctx(ioc.get_executor(), store, log, counters, fresh_seed()) {}
+
+  // Request ids and random split points must differ across workers and restarts.
+  static uint64_t fresh_seed() {
+    std::random_device rd;
+    return (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  }
 
   net::awaitable<void> accept_loop() {
     for (;;) {
