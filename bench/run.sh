@@ -20,7 +20,7 @@ COMMAND_LINE="bench/run.sh${*:+ $*}"
 DURATION=10          # seconds per throughput run
 WARMUP=2             # seconds of warm-up before each throughput run (not measured)
 CONNECTIONS=32       # wrk -c
-TARGETS=direct,nginx,haproxy,slipway
+TARGETS=direct,nginx,haproxy,slipway,slipway-noval
 WORKLOADS=chat,stream,schema
 RATE=auto            # fixed-rate run: requests/s, or auto = half the slowest proxy's chat throughput
 REPEAT=1             # throughput runs per (workload, target); the median run is reported
@@ -213,7 +213,8 @@ start_slipway() { # name config-template
   "${PIN_PROXY[@]}" "$SLIPWAY_BIN" --config "$WORK/$1.yaml" >"$WORK/$1.log" 2>&1 &
   TARGET_PIDS=$!; PIDS+=($!)
 }
-target_slipway() { start_slipway slipway slipway.yaml; }
+target_slipway() { start_slipway slipway slipway.yaml; }              # inline validation on (default)
+target_slipway_noval() { start_slipway slipway-noval slipway-noval.yaml; }  # validation off
 
 target_portkey() {
   free_port TARGET_PORT
