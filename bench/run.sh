@@ -132,6 +132,7 @@ cleanup() {
     sleep 0.2
   done
   for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  [[ -z ${AUTOGROUP_OLD:-} ]] || echo "$AUTOGROUP_OLD" >/proc/self/autogroup 2>/dev/null || true
   if [[ ${KEEP_WORK:-0} == 1 ]]; then log "work dir kept: $WORK"; else rm -rf "$WORK"; fi
   exit "$rc"
 }
@@ -146,8 +147,16 @@ fi
 # On a shared machine, other work on the same cores takes CPU from whichever of our processes
 # is runnable, unevenly across targets; a higher priority for everything the benchmark starts
 # (root only) keeps that out of the figures. --nice 0 turns it off.
+# With the kernel's autogroup scheduling (the default on desktop and many server kernels), CPU is
+# shared between sessions first and nice only counts inside one, so the session's own weight is
+# raised too (/proc/self/autogroup) and put back when the run ends.
+AUTOGROUP_OLD=
 if [[ $NICE != 0 && $(id -u) == 0 ]]; then
   PIN_PROXY=(nice -n "$NICE" "${PIN_PROXY[@]}"); PIN_LOAD=(nice -n "$NICE" "${PIN_LOAD[@]}")
+  if [[ -w /proc/self/autogroup && $(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null) == 1 ]]; then
+    AUTOGROUP_OLD=$(sed -n 's/.* nice \(-\{0,1\}[0-9]*\).*/\1/p' /proc/self/autogroup)
+    echo "$NICE" >/proc/self/autogroup 2>/dev/null || AUTOGROUP_OLD=
+  fi
 else
   NICE=0
 fi
