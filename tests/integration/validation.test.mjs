@@ -16,6 +16,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import net from 'node:net';
 import {
   startSim, startGateway, modelConfig, stopAll, withLogs, postJson, chat, readChatStream, waitFor, pool,
   closedPort, tmpDir, toYaml, expectOpenAIError,
@@ -299,6 +300,25 @@ test('fallback: with on_invalid fallback (route) the client gets only schema-val
   assert.equal(chatCount(await canary.stats()) - canaryBefore, M + M);
   assert.equal(chatCount(await base.stats()) - baseBefore, N);
 
+  // Streams are relayed as they come, so they cannot fall back on an invalid answer; their verdict is still
+  // recorded (valid: false for the slipped ones, counted against the canary).
+  const streamIds = Array.from({ length: 20 }, (_, i) => `fbs-${i}-${Math.random().toString(16).slice(2, 10)}`);
+  let streamedInvalid = 0;
+  await pool(streamIds.length, 4, async (i) => {
+    const r = await streamVia(gw, schemaRequest('m', 2000 + i), { 'x-request-id': streamIds[i], 'x-client': 'strict' });
+    assert.equal(r.status, 200);
+    assert.equal(r.stream.done, true);
+    assert.equal(r.headers.get('x-slipway-variant'), 'canary');
+    let ok = true;
+    try { ok = check(ORDER_SCHEMA, JSON.parse(r.stream.content)).length === 0; } catch { ok = false; }
+    if (!ok) streamedInvalid++;
+    return ok;
+  });
+  assert.ok(streamedInvalid > 0, 'no invalid streamed canary answer in 20 with p = 0.6');
+  const streamLines = await requestLines(gw, streamIds);
+  assert.equal([...streamLines.values()].filter((l) => l.valid === false && (l.findings ?? []).includes('schema_violation')).length, streamedInvalid);
+  assert.equal([...streamLines.values()].filter((l) => l.valid === true).length, streamIds.length - streamedInvalid);
+
   // Without the route header the policy is `pass`: invalid canary answers reach the client, no fallback.
   const passIds = Array.from({ length: 30 }, (_, i) => `fbpass-${i}-${Math.random().toString(16).slice(2, 10)}`);
   let passedInvalid = 0;
@@ -339,6 +359,18 @@ test('reject: a failing answer becomes 502 response_validation_failed naming the
     const pointers = c.errors.map((x) => x.path);
     assert.ok(pointers.includes(m[1]),
       `the pointer in "${e.message}" is not where the answer violates the schema (${JSON.stringify(c.errors)}; content ${d.json.choices[0].message.content})`);
+  }
+  // A tool call with a wrongly typed argument: rejected, naming the kind and the argument's pointer.
+  {
+    const b = chat('m', 'Weather in Lyon?', { tools: WEATHER_TOOLS, tool_choice: 'required' });
+    const r = await postJson(`${gw.base}/chat/completions`, b, { headers: { 'x-request-id': 'rej-tool', 'x-sim-slip': 'tool_wrong_type' } });
+    const e = expectOpenAIError(assert, r, { status: 502, code: 'response_validation_failed' });
+    const d = await postJson(`${canary.url}/v1/chat/completions`, { ...b, model: 'm-int4' }, { headers: { 'x-request-id': 'rej-tool', 'x-sim-slip': 'tool_wrong_type' } });
+    const args = JSON.parse(d.json.choices[0].message.tool_calls[0].function.arguments);
+    const errs = check(WEATHER_TOOLS[0].function.parameters, args);
+    assert.ok(errs.length > 0, `the slipped arguments are valid: ${JSON.stringify(args)}`);
+    assert.match(e.message, /tool_args_schema_violation/, e.message);
+    assert.ok(errs.some((x) => e.message.includes(`${x.path}:`)), `"${e.message}" does not name ${JSON.stringify(errs)}`);
   }
   // A valid answer passes untouched under reject.
   const ok = await postJson(`${gw.base}/chat/completions`, schemaRequest('m', 99), { headers: { 'x-request-id': 'rej-ok' } });
@@ -452,6 +484,53 @@ test('a canary answering 503 (or 500) falls back to the baseline, streaming and 
   }
   assert.equal(lines.get('5xx-pass').fallback, undefined);
   await gw.stop();
+}));
+
+test('a canary that accepts but never answers (first-byte timeout) falls back to the baseline, streaming and not', { timeout: 60_000 }, withLogs(async () => {
+  // A black hole: accepts connections, reads, never writes (the simulator's faults all send the stream's
+  // response header at once, so they cannot make a stream time out before its first byte).
+  const sockets = new Set();
+  const hole = net.createServer((sock) => { sockets.add(sock); sock.on('data', () => {}); sock.on('error', () => {}); sock.on('close', () => sockets.delete(sock)); });
+  await new Promise((r) => hole.listen(0, '127.0.0.1', r));
+  try {
+    const base = await startSim({ model: 'm-fp16', name: 'hole-baseline' });
+    const gw = await startGateway(modelConfig({
+      name: 'm', baseline: base, canary: { model: 'm-int4', endpoint: `127.0.0.1:${hole.address().port}` }, weight: 100,
+      extra: {
+        validation: { enabled: true, on_invalid: 'fallback' },
+        timeouts: { first_byte: '400ms' },
+        // No active check (it would take the black hole out of rotation: a different path), no ejection.
+        health: { check_interval: '0s', eject_after_failures: 1000000 },
+      },
+    }), { waitReady: false });
+    const ids = [];
+    const t0 = performance.now();
+    for (let i = 0; i < 2; i++) {
+      ids.push(`hole-ns-${i}`);
+      const r = await postJson(`${gw.base}/chat/completions`, schemaRequest('m', i), { headers: { 'x-request-id': `hole-ns-${i}` } });
+      assert.equal(r.status, 200, r.text.slice(0, 300));
+      assert.equal(r.headers.get('x-slipway-variant'), 'baseline');
+      assert.ok(checkContent(r.json, ORDER_SCHEMA).ok);
+      ids.push(`hole-s-${i}`);
+      const s = await streamVia(gw, chat('m', `A story ${i}.`), { 'x-request-id': `hole-s-${i}` });
+      assert.equal(s.status, 200, String(s.stream).slice(0, 300));
+      assert.equal(s.headers.get('x-slipway-variant'), 'baseline');
+      assert.equal(s.stream.done, true);
+      assert.deepEqual(s.stream.errors, []);
+    }
+    assert.ok(performance.now() - t0 < 4 * 3000, 'the fallbacks took too long');
+    const lines = await requestLines(gw, ids);
+    for (const id of ids) {
+      const l = lines.get(id);
+      assert.equal(l.answered_by, 'baseline', JSON.stringify(l));
+      assert.equal(l.fallback, 'canary_first_byte_timeout', JSON.stringify(l));
+      assert.equal(l.status, 200, JSON.stringify(l));
+    }
+    await gw.stop();
+  } finally {
+    for (const sock of sockets) sock.destroy();
+    await new Promise((r) => hole.close(r));
+  }
 }));
 
 // ---------------------------------------------------------------------------------------------------
