@@ -174,6 +174,11 @@ async function requestLines(gw, ids, { timeoutMs = 10_000 } = {}) {
 
 const kinds = (arr) => [...new Set(arr ?? [])].sort();
 
+// The active health check's probe times out after min(check_interval, 2 s): the harness's 200 ms interval
+// makes a simulator that is busy with 16 concurrent requests on a loaded machine look down (and the canary
+// then answers 503 no_healthy_upstream). These tests are about validation, so probe rarely, with 2 s.
+const HEALTH = { check_interval: '5s' };
+
 function chatCount(stats) { return stats.by_path?.['/v1/chat/completions'] ?? 0; }
 
 after(async () => { await stopAll(); });
@@ -187,7 +192,7 @@ test('counting: the canary emits N schema violations out of M, the gateway count
   const base = await startSim({ model: 'm-fp16', name: 'count-baseline' });
   const canary = await startSim({ model: 'm-int4', name: 'count-canary', profile });
   const gw = await startGateway(modelConfig({
-    name: 'm', baseline: base, canary, weight: 100, extra: { validation: { enabled: true, on_invalid: 'pass' } },
+    name: 'm', baseline: base, canary, weight: 100, extra: { health: HEALTH, validation: { enabled: true, on_invalid: 'pass' } },
   }));
 
   const ids = Array.from({ length: M }, (_, i) => `count-${i}-${Math.random().toString(16).slice(2, 10)}`);
@@ -246,6 +251,7 @@ test('fallback: with on_invalid fallback (route) the client gets only schema-val
   const gw = await startGateway(modelConfig({
     name: 'm', baseline: base, canary, weight: 100,
     extra: {
+      health: HEALTH,
       validation: { enabled: true, on_invalid: 'pass' },
       routes: [{ name: 'strict-json', match: { header: { name: 'x-client', values: ['strict'] } }, on_invalid: 'fallback' }],
     },
@@ -342,7 +348,7 @@ test('reject: a failing answer becomes 502 response_validation_failed naming the
   const canary = await startSim({ model: 'm-int4', name: 'rej-canary' });
   const base = await startSim({ model: 'm-fp16', name: 'rej-baseline' });
   const gw = await startGateway(modelConfig({
-    name: 'm', baseline: base, canary, weight: 100, extra: { validation: { enabled: true, on_invalid: 'reject' } },
+    name: 'm', baseline: base, canary, weight: 100, extra: { health: HEALTH, validation: { enabled: true, on_invalid: 'reject' } },
   }));
   const ids = Array.from({ length: 8 }, (_, i) => `rej-${i}-${Math.random().toString(16).slice(2, 10)}`);
   for (let i = 0; i < ids.length; i++) {
@@ -406,7 +412,7 @@ test('a canary that is down (closed port) falls back to the baseline, streaming 
   const port = await closedPort();
   const gw = await startGateway(modelConfig({
     name: 'm', baseline: base, canary: { model: 'm-int4', endpoint: `127.0.0.1:${port}` }, weight: 100,
-    extra: { validation: { enabled: true, on_invalid: 'fallback' }, timeouts: { connect: '500ms' } },
+    extra: { health: HEALTH, validation: { enabled: true, on_invalid: 'fallback' }, timeouts: { connect: '500ms' } },
   }));
   const ids = [];
   for (let i = 0; i < 4; i++) {
@@ -449,7 +455,7 @@ test('a canary answering 503 (or 500) falls back to the baseline, streaming and 
     extra: {
       validation: { enabled: true, on_invalid: 'pass' },
       routes: [{ name: 'fb', match: { header: { name: 'x-client', values: ['strict'] } }, on_invalid: 'fallback' }],
-      health: { check_interval: '200ms', eject_after_failures: 1000000 },
+      health: { ...HEALTH, eject_after_failures: 1000000 },
     },
   }));
   // Control: under `pass` the client sees the canary's 503.
@@ -538,7 +544,7 @@ test('a canary that accepts but never answers (first-byte timeout) falls back to
 
 test('tool calls: streamed and non-streamed answers get the same verdict, slip by slip', { timeout: 90_000 }, withLogs(async () => {
   const base = await startSim({ model: 'm-fp16', name: 'tools-baseline' });
-  const gw = await startGateway(modelConfig({ name: 'm', baseline: base, extra: { validation: { enabled: true, on_invalid: 'pass' } } }));
+  const gw = await startGateway(modelConfig({ name: 'm', baseline: base, extra: { health: HEALTH, validation: { enabled: true, on_invalid: 'pass' } } }));
   const cases = [
     { slip: null, expect: [] },
     { slip: 'tool_wrong_type', expect: ['tool_args_schema_violation'] },
@@ -614,7 +620,7 @@ test('tool calls: streamed and non-streamed answers get the same verdict, slip b
 test('request bounds: too deep, too large, or a non-RE2 pattern is a 400 with a param, and no backend is asked', { timeout: 60_000 }, withLogs(async () => {
   const base = await startSim({ model: 'm-fp16', name: 'bounds-baseline' });
   const canary = await startSim({ model: 'm-int4', name: 'bounds-canary' });
-  const gw = await startGateway(modelConfig({ name: 'm', baseline: base, canary, weight: 50, extra: { validation: { enabled: true } } }));
+  const gw = await startGateway(modelConfig({ name: 'm', baseline: base, canary, weight: 50, extra: { health: HEALTH, validation: { enabled: true } } }));
 
   const nested = (depth) => {
     let s = { type: 'string' };
@@ -656,7 +662,7 @@ test('request bounds: too deep, too large, or a non-RE2 pattern is a 400 with a 
   }
   // With a request depth limit that lets a 201-deep schema through the parser, the schema bound names it.
   const gwDeep = await startGateway(modelConfig({
-    name: 'm', baseline: base, canary, weight: 50, extra: { validation: { enabled: true }, limits: { max_json_depth: 512 } },
+    name: 'm', baseline: base, canary, weight: 50, extra: { health: HEALTH, validation: { enabled: true }, limits: { max_json_depth: 512 } },
   }));
   {
     const r = await postJson(`${gwDeep.base}/chat/completions`, chat('m', 'x', rf(nested(100))));
@@ -700,7 +706,7 @@ test('a passing answer is relayed byte for byte as the backend sends it (non-str
   const canary = await startSim({ model: 'm-int4', name: 'bytes-canary' });
   // Canary at 100 with fallback: the answer is held, validated, and (passing) sent on.
   const gw = await startGateway(modelConfig({
-    name: 'm', baseline: base, canary, weight: 100, extra: { validation: { enabled: true, on_invalid: 'fallback' } },
+    name: 'm', baseline: base, canary, weight: 100, extra: { health: HEALTH, validation: { enabled: true, on_invalid: 'fallback' } },
   }));
   const bodies = [
     ['schema', (model) => schemaRequest(model, 7)],
