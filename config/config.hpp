@@ -34,6 +34,12 @@ struct Variant {
   std::optional<std::string> api_key;       // sent as "Authorization: Bearer ..." instead of the client's
   std::vector<Endpoint> endpoints;          // at least one
   double weight_percent = 0.0;              // canary only: share of traffic, 0..100 (fractions allowed)
+  struct Price {                            // per 1,000 tokens, in the operator's currency
+    double prompt_per_1k = 0.0;
+    double completion_per_1k = 0.0;
+    bool operator==(const Price&) const = default;
+  };
+  std::optional<Price> price;               // feeds slipway_cost_total; absent: no cost counted
   bool operator==(const Variant&) const = default;
 };
 
@@ -106,6 +112,32 @@ struct Validation {
   bool operator==(const Validation&) const = default;
 };
 
+// A slice: a named predicate on a request, evaluated at admission. A request is counted in metrics under
+// slice="all" and under every slice whose predicates (all given must hold) match it.
+inline constexpr std::size_t kMaxSlices = 32;
+struct SliceRule {
+  std::string name;                         // metric label value; unique, not "all"
+  std::optional<int64_t> prompt_tokens_over;     // estimated prompt tokens (characters / 4) > N
+  std::optional<int64_t> tools_at_least;         // number of tools offered >= N
+  std::optional<std::string> response_format;    // "text" | "json_object" | "json_schema" (guided_json counts)
+  std::optional<int64_t> schema_depth_at_least;  // nesting of objects/arrays in the requested schema >= N
+  std::optional<bool> stream;
+  std::optional<HeaderMatch> header;        // a header value from an allowed list (or present)
+  std::optional<std::string> model;         // client-facing model name
+  std::optional<std::string> route;         // a routes[] rule's name whose match holds
+  std::optional<std::string> path_prefix;
+  bool operator==(const SliceRule&) const = default;
+};
+
+// The admin listener: /metrics, /healthz, /readyz (and later the token-protected admin API).
+struct Admin {
+  std::string address = "127.0.0.1";
+  uint16_t port = 9090;                     // 0: ephemeral, reported in the "listening" log line
+  std::string token_env;                    // environment variable holding the admin API token
+  std::optional<std::string> token;         // read from token_env at load time
+  bool operator==(const Admin&) const = default;
+};
+
 struct Config {
   Listener listen;
   int threads = 0;                          // 0: one worker per core
@@ -119,6 +151,9 @@ struct Config {
   std::vector<Model> models;
   std::vector<RouteRule> routes;
   Validation validation;
+  std::vector<SliceRule> slices;            // at most kMaxSlices
+  std::optional<Admin> admin;               // absent: no admin listener
+  bool metrics_on_main = false;             // also serve GET /metrics on the main listener
 
   std::string source;                       // file name (or "<embedded>") the snapshot came from
   uint64_t generation = 0;                  // 0 from parse_config; the gateway sets 1 for the first, +1 per reload

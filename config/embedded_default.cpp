@@ -20,15 +20,21 @@ listen:
 
 log_level: info             # debug | info | warn | error
 
+admin:                      # a second listener for Prometheus and probes: /metrics, /healthz, /readyz
+  address: 127.0.0.1
+  port: 8081
+
 models:
   - name: demo              # the name clients put in the request's "model" field
     baseline:               # the trusted model: gets all traffic not sent to the canary
       served_model: demo-fp16          # the name the backend itself expects
       endpoints: ["127.0.0.1:8001"]    # one or more vLLM servers (http://host:port or host:port)
+      price: {prompt_per_1k: 0.0005, completion_per_1k: 0.0015}   # feeds slipway_cost_total
     canary:                 # the candidate under test
       served_model: demo-int4
       endpoints: ["127.0.0.1:8002"]
       weight: 10            # percent of users sent here (0..100, fractions such as 0.5 allowed)
+      price: {prompt_per_1k: 0.0002, completion_per_1k: 0.0006}   # int4: more users per GPU
 
 routes:
   # Requests marked as high-stakes never go to the canary, whatever the weight.
@@ -37,6 +43,15 @@ routes:
     match:
       header: {name: x-slipway-tier, values: [high-stakes]}
     pin: baseline
+
+# Slices: metrics are kept for every request (slice="all") and, in addition, per slice it matches, because
+# a quantized model's regressions hide in slices. At most 32; docs/metrics.md has the cardinality formula.
+slices:
+  - {name: long_context, prompt_tokens_over: 8000}      # estimated tokens = characters / 4
+  - {name: tools, tools_at_least: 1}
+  - {name: json_schema, response_format: json_schema}   # guided_json counts too
+  - {name: deep_schema, schema_depth_at_least: 3}       # nested objects/arrays in the requested schema
+  - {name: streaming, stream: true}
 )yaml";
 }  // namespace
 

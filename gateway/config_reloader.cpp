@@ -1,4 +1,5 @@
 #include "gateway/config_reloader.hpp"
+#include "gateway/metrics.hpp"
 
 #include <sys/inotify.h>
 #include <unistd.h>
@@ -79,6 +80,7 @@ void ConfigReloader::reload(std::string_view why) {
   if (!result.errors.empty()) {
     boost::json::array errors;
     for (const auto& e : result.errors) errors.push_back(boost::json::string(e.to_string()));
+    if (auto* m = global_metrics()) m->reload_rejected();
     log_.write(LogLevel::error, "config_rejected",
                {{"reason", why}, {"file", path_}, {"errors", std::move(errors)},
                 {"kept_generation", store_.current()->config->generation}});
@@ -86,6 +88,7 @@ void ConfigReloader::reload(std::string_view why) {
   }
   auto old = store_.current();
   auto snap = store_.publish(result.config);
+  if (auto* m = global_metrics()) m->reload_applied();
   boost::json::object fields{{"reason", why}, {"file", path_}, {"generation", snap->config->generation}};
   if (old->config->listen.address != snap->config->listen.address || old->config->listen.port != snap->config->listen.port ||
       old->config->threads != snap->config->threads)

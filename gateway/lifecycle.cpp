@@ -1,6 +1,7 @@
 // A request's life, top to bottom. Each phase is a member of RequestLife; run() lists them in order.
 #include "gateway/lifecycle.hpp"
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/write.hpp>
@@ -11,8 +12,10 @@
 #include "gateway/client_watch.hpp"
 #include "gateway/http_util.hpp"
 #include "gateway/local_endpoints.hpp"
+#include "gateway/metrics.hpp"
 #include "gateway/outcome.hpp"
 #include "gateway/relay.hpp"
+#include "gateway/slices.hpp"
 #include "gateway/upstream_call.hpp"
 
 namespace slipway {
@@ -52,7 +55,9 @@ class RequestLife {
 
   net::awaitable<bool> run() {
     identify();
-    if (auto local = local_endpoint(out_.path, req_.method())) {
+    if (cfg_.metrics_on_main && ctx_.metrics_all && out_.path == "/metrics") {
+      co_await answer_metrics();
+    } else if (auto local = local_endpoint(out_.path, req_.method())) {
       co_await answer_local(*local);
     } else if (co_await admit()) {
       classify();
@@ -77,8 +82,22 @@ class RequestLife {
     co_await send(a.status, a.body, a.content_type);
   }
 
+  // GET /metrics on the main listener (metrics_on_main): the scrape runs on the control thread, so the
+  // worker only waits for its result.
+  net::awaitable<void> answer_metrics() {
+    if (req_.method() != http::verb::get) {
+      co_await send_error(405, "Use GET on /metrics.", "", "method_not_allowed");
+      co_return;
+    }
+    const Metrics* metrics = ctx_.metrics_all;
+    std::string text = co_await net::co_spawn(
+        ctx_.control, [metrics]() -> net::awaitable<std::string> { co_return metrics->scrape(); }, net::use_awaitable);
+    co_await send(200, text, Metrics::kContentType);
+  }
+
   // admit: parse the body once, under the configured depth limit; find the model.
   net::awaitable<bool> admit() {
+    counted_ = true;
     bool chat = out_.path.starts_with("/v1/chat/completions");
     bool completions = chat || out_.path.starts_with("/v1/completions");
     if (!completions) passthrough_ = true;
@@ -114,6 +133,8 @@ class RequestLife {
       facts_ = std::get<RequestFacts>(std::move(admitted));
       out_.model = facts_.model;
       out_.stream = facts_.stream;
+      // Only when a slice asks for it: one more simdjson parse of the body (about 1 µs per 4 KiB).
+      if (slices_need_schema_depth(cfg_)) schema_depth_ = request_schema_depth(ctx_.event_json, body);
       if (cfg_.validation.enabled) {
         // What the response must satisfy; schemas are compiled here (cached), and a schema we refuse to
         // evaluate (too big, too deep, a costly regex) is the client's error, before any backend is asked.
@@ -141,6 +162,8 @@ class RequestLife {
     pin_ = find_pin(cfg_, view);
     if (pin_) out_.pinned_by = pin_->name;
     on_invalid_ = find_on_invalid(cfg_, view);
+    // Slices: a bounded set of labels for metrics (passthrough requests are counted under "all" only).
+    if (!passthrough_ && !cfg_.slices.empty()) out_.slices = match_slices(cfg_, SliceInput{facts_, schema_depth_, view});
   }
 
   // split: sticky key -> point in [0,1) -> variant. Passthrough paths always use the baseline.
@@ -187,6 +210,8 @@ class RequestLife {
     out_.retries += call.retries;
     if (call.endpoint) out_.endpoint = call.endpoint->label();
     if (!call.started()) {
+      out_.upstream_elapsed += Clock::now() - out_.upstream_start;
+      note_upstream_error(call, to_string(call.failure));
       if (call.failure != UpstreamFailure::client_gone && may_fall_back(kind)) {
         out_.fallback_reason = "canary_" + std::string(to_string(call.failure));
         co_return Attempt::fall_back;
@@ -202,6 +227,8 @@ class RequestLife {
       StreamRelay r{ctx_, cfg_, client_, watch_, call, deadline, out_, response_headers(), request_usage,
                     assembler ? &*assembler : nullptr};
       if (!co_await relay_stream(r)) keep_alive_ = false;
+      out_.upstream_elapsed += Clock::now() - out_.upstream_start;
+      if (!out_.error_code.empty()) note_upstream_error(call, out_.error_code);
       // Validation never delays the stream: it runs on what was relayed, after the last event.
       if (assembler && !out_.client_gone && out_.error_code.empty())
         out_.verdict = ctx_.validator_for(cfg_.validation).validate(*expectations_, assembler->finish());
@@ -210,7 +237,9 @@ class RequestLife {
 
     std::string body;
     auto failure = co_await read_whole_body(ctx_, cfg_, call, watch_, deadline, body);
+    out_.upstream_elapsed += Clock::now() - out_.upstream_start;
     if (failure != UpstreamFailure::none) {
+      note_upstream_error(call, to_string(failure));
       if (failure != UpstreamFailure::client_gone && may_fall_back(kind)) {
         out_.fallback_reason = "canary_" + std::string(to_string(failure));
         co_return Attempt::fall_back;
@@ -219,6 +248,7 @@ class RequestLife {
       co_return Attempt::done;
     }
     int status = header.result_int();
+    if (status >= 500) note_upstream_error(call, "status_5xx");
     if (status >= 500 && may_fall_back(kind)) {
       out_.fallback_reason = "canary_status_5xx";
       co_return Attempt::fall_back;
@@ -248,6 +278,18 @@ class RequestLife {
     co_await send_whole(client_, cfg_, header, std::move(body), response_headers(), out_);
     if (out_.client_gone) keep_alive_ = false;
     co_return Attempt::done;
+  }
+
+  // One failed upstream attempt, for slipway_upstream_errors_total{endpoint,kind}. Kinds are a closed set
+  // (UpstreamFailure names and "status_5xx"); a client that left is not the backend's failure.
+  void note_upstream_error(const UpstreamCall& call, std::string_view kind) {
+    if (kind == "client_gone" || kind == "none") return;
+    for (std::string_view k : {"no_endpoint", "connect", "first_byte_timeout", "stream_idle_timeout", "total_timeout",
+                               "broken", "too_large", "status_5xx"})
+      if (k == kind) {
+        out_.upstream_errors.push_back({call.endpoint ? call.endpoint->label() : std::string("none"), k});
+        return;
+      }
   }
 
   ClientRequest upstream_request(const config::Variant& variant, bool request_usage) {
@@ -342,6 +384,10 @@ class RequestLife {
   // record: one line per request; the same record will feed metrics and the rollout controller.
   void record() {
     out_.end = Clock::now();
+    if (ctx_.metrics) {
+      std::size_t model_index = model_ ? static_cast<std::size_t>(model_->config - cfg_.models.data()) : cfg_.models.size();
+      ctx_.metrics->record(RecordInput{out_, cfg_, model_index, out_.slices, counted_});
+    }
     if (!ctx_.log.enabled(LogLevel::info)) return;
     auto us = [](Clock::duration d) { return std::chrono::duration_cast<std::chrono::microseconds>(d).count(); };
     boost::json::object f;
@@ -357,6 +403,12 @@ class RequestLife {
       if (!out_.pinned_by.empty()) f["pinned_by"] = out_.pinned_by;
       f["endpoint"] = out_.endpoint;
       f["stream"] = out_.stream;
+      if (out_.slices) {
+        boost::json::array names;
+        for (std::size_t i = 0; i < cfg_.slices.size(); ++i)
+          if (out_.slices & (uint32_t{1} << i)) names.push_back(boost::json::string(cfg_.slices[i].name));
+        f["slices"] = std::move(names);
+      }
       if (out_.first_token != Clock::time_point{}) f["ttft_us"] = us(out_.first_token - out_.start);
       if (out_.retries) f["retries"] = out_.retries;
       if (!out_.fallback_reason.empty()) {
@@ -405,6 +457,8 @@ class RequestLife {
   const config::RouteRule* pin_ = nullptr;
   bool passthrough_ = false;
   bool keep_alive_ = true;
+  bool counted_ = false;      // a request of ours (not a local endpoint): counted in metrics
+  int schema_depth_ = 0;      // of the request's schema, when a slice needs it
 };
 
 net::awaitable<bool> handle_request(WorkerContext& ctx, std::shared_ptr<const Snapshot> snapshot,

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "gateway/runtime.hpp"
 #include "gateway/split.hpp"
@@ -15,6 +17,12 @@ namespace slipway {
 struct Usage {
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
+};
+
+// One failed upstream attempt (a request may have two: the canary's, then the baseline's after a fallback).
+struct UpstreamErrorNote {
+  std::string endpoint;              // "host:port" from the config, or "none" when no endpoint was usable
+  std::string_view kind;             // to_string(UpstreamFailure), or "status_5xx"
 };
 
 struct Outcome {
@@ -42,6 +50,9 @@ struct Outcome {
   Clock::time_point upstream_start{};
   Clock::time_point first_token{};   // first SSE event relayed (streams)
   Clock::time_point end{};
+  Clock::duration upstream_elapsed{};  // waiting on backends, all attempts (gateway overhead = total - this)
+  uint32_t slices = 0;               // bit i: config.slices[i] matched (gateway/slices.hpp)
+  std::vector<UpstreamErrorNote> upstream_errors;
 };
 
 }  // namespace slipway

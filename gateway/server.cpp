@@ -12,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/object.hpp>
 
+#include "gateway/admin_server.hpp"
 #include "gateway/config_reloader.hpp"
 #include "gateway/health_checker.hpp"
 #include "gateway/session.hpp"
@@ -67,6 +68,7 @@ struct Server::Worker {
 Server::Server(ServerOptions options, std::shared_ptr<const config::Config> initial) : options_(std::move(options)) {
   log_.set_level(parse_log_level(initial->log_level));
   store_.publish(std::move(initial));
+  global_metrics() = &metrics_;
 }
 
 Server::~Server() {
@@ -83,6 +85,9 @@ void Server::open_listeners() {
   tcp::endpoint where(net::ip::make_address(cfg.listen.address), cfg.listen.port);
   for (int i = 0; i < threads; ++i) {
     auto w = std::make_unique<Worker>(i, store_, log_, counters_);
+    w->ctx.metrics = &metrics_.add_shard();
+    w->ctx.metrics_all = &metrics_;
+    w->ctx.control = control_.get_executor();
     w->acceptor.open(where.protocol());
     w->acceptor.set_option(tcp::acceptor::reuse_address(true));
     int one = 1;
@@ -123,6 +128,20 @@ int Server::run() {
     });
   }
 
+  // The admin listener (/metrics, /healthz, /readyz) on the control thread; read at start only, like listen.
+  AdminServer admin(control_, store_, metrics_, log_);
+  if (const auto& where = store_.current()->config->admin) {
+    try {
+      admin.start(*where);
+    } catch (const std::exception& e) {
+      log_.write(LogLevel::error, "listen_failed", {{"listener", "admin"}, {"what", e.what()}});
+      for (auto& w : workers_) w->ioc.stop();
+      for (auto& w : workers_)
+        if (w->thread.joinable()) w->thread.join();
+      return 1;
+    }
+  }
+
   ConfigReloader reloader(control_, store_, log_, options_.config_path, options_.config_text);
   reloader.start();
   net::co_spawn(control_, run_health_checks(store_, log_), net::detached);
@@ -156,6 +175,7 @@ int Server::run() {
     log_.write(LogLevel::info, "draining", {{"signal", sig}, {"in_flight", counters_.in_flight.load()},
                                            {"timeout_s", static_cast<int64_t>(options_.drain_timeout.count())}});
     begin_drain();
+    admin.close();
     drain_deadline = Clock::now() + options_.drain_timeout;
     check_drained();
     // A second signal stops at once.

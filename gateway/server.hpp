@@ -11,6 +11,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "gateway/log.hpp"
+#include "gateway/metrics.hpp"
 #include "gateway/runtime.hpp"
 #include "gateway/worker_context.hpp"
 
@@ -41,6 +42,7 @@ class Server {
   SnapshotStore store_{registry_};
   GatewayCounters counters_;
   boost::asio::io_context control_{1};
+  Metrics metrics_{store_, counters_};
   std::vector<std::unique_ptr<Worker>> workers_;
 };
 

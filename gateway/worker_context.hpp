@@ -15,6 +15,9 @@
 
 namespace slipway {
 
+class MetricsShard;
+class Metrics;
+
 struct GatewayCounters {
   std::atomic<int> in_flight{0};       // requests being handled, all workers
   std::atomic<int> open_streams{0};
@@ -37,6 +40,9 @@ struct WorkerContext {
   simdjson::dom::parser event_json;     // SSE event payloads
   std::mt19937_64 rng;
   unsigned rotor = 0;                   // round-robin tie-break between equally loaded endpoints
+  MetricsShard* metrics = nullptr;      // this worker's metric cells (null in tools and tests)
+  const Metrics* metrics_all = nullptr; // for GET /metrics on the main listener (metrics_on_main)
+  boost::asio::any_io_executor control; // the control thread, where a scrape runs
   std::unique_ptr<validators::Validator> validator;
   config::Validation validator_settings;
 

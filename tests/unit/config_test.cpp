@@ -722,3 +722,74 @@ TEST_CASE("a refusal phrase that is not valid RE2 rejects the file, naming the k
   REQUIRE(r.errors[0].line == 5);
   REQUIRE(r.errors[0].message.find("RE2") != std::string::npos);
 }
+
+TEST_CASE("config: slices, admin, price, metrics_on_main", "[config][metrics]") {
+  auto c = ok(R"(
+slices:
+  - {name: long_context, prompt_tokens_over: 8000}
+  - {name: tools, tools_at_least: 1}
+  - {name: json_schema, response_format: json_schema}
+  - {name: deep_schema, schema_depth_at_least: 3}
+  - {name: streaming, stream: true}
+  - {name: fr, header: {name: X-Lang, values: [fr]}}
+  - {name: m_only, model: m, path_prefix: /v1/chat}
+admin: {address: 127.0.0.1, port: 0}
+metrics_on_main: true
+models:
+  - name: m
+    baseline: {endpoints: ["h:1"], price: {prompt_per_1k: 0.0005, completion_per_1k: 0.0015}}
+)");
+  REQUIRE(c->slices.size() == 7);
+  CHECK(c->slices[0].prompt_tokens_over == 8000);
+  CHECK(c->slices[1].tools_at_least == 1);
+  CHECK(c->slices[2].response_format == "json_schema");
+  CHECK(c->slices[3].schema_depth_at_least == 3);
+  CHECK(c->slices[4].stream == true);
+  REQUIRE(c->slices[5].header);
+  CHECK(c->slices[5].header->name == "x-lang");
+  CHECK(c->slices[5].header->values == std::vector<std::string>{"fr"});
+  CHECK(c->slices[6].model == "m");
+  REQUIRE(c->admin);
+  CHECK(c->admin->port == 0);
+  CHECK(c->admin->address == "127.0.0.1");
+  CHECK_FALSE(c->admin->token);
+  CHECK(c->metrics_on_main);
+  REQUIRE(c->models[0].baseline.price);
+  CHECK(c->models[0].baseline.price->completion_per_1k == 0.0015);
+  CHECK_FALSE(ok(with(""))->admin);
+}
+
+TEST_CASE("config: slice errors name the key", "[config][metrics]") {
+  CHECK(error_of(with("slices:\n  - {name: all, stream: true}")) ==
+        "slices[0].name: \"all\" is reserved (every request is counted under slice=\"all\") (line 2)");
+  CHECK(error_of(with("slices:\n  - {name: a, stream: true}\n  - {name: a, stream: false}")) ==
+        "slices[1].name: duplicate slice name \"a\" (first at line 2) (line 3)");
+  CHECK(error_of(with("slices:\n  - {name: \"a b\", stream: true}")) ==
+        "slices[0].name: must be 1..64 characters of letters, digits, _ and -, starting with a letter or _ (line 2)");
+  CHECK(error_of(with("slices:\n  - {name: a}")).starts_with("slices[0]: needs at least one predicate"));
+  CHECK(error_of(with("slices:\n  - {name: a, response_format: json}")).starts_with(
+        "slices[0].response_format: must be one of text, json_object, json_schema"));
+  CHECK(error_of(with("slices:\n  - {name: a, model: mm}")) ==
+        "slices[0].model: no model named \"mm\" is configured (did you mean \"m\"?) (line 2)");
+  CHECK(error_of(with("slices:\n  - {name: a, route: r}")) == "slices[0].route: no route named \"r\" is configured (line 2)");
+  CHECK(error_of(with("slices:\n  - {name: a, strem: true}")).starts_with("slices[0]: unknown key \"strem\""));
+  std::string many = "slices:\n";
+  for (int i = 0; i < 33; ++i) many += "  - {name: s" + std::to_string(i) + ", stream: true}\n";
+  CHECK(error_of(with(many)) == "slices: at most 32 slices (label cardinality), got 33 (line 2)");
+}
+
+TEST_CASE("config: admin and price errors", "[config][metrics]") {
+  CHECK(error_of(with("admin: {port: 70000}")) == "admin.port: must be between 0 and 65535, got 70000 (line 1)");
+  CHECK(error_of(with("admin: {address: localhost}")) ==
+        "admin.address: expected an IP address like 127.0.0.1 or ::1, got \"localhost\" (line 1)");
+  CHECK(error_of(with("admin: {token_env: SLIPWAY_TEST_SURELY_UNSET_VAR}")) ==
+        "admin.token_env: environment variable \"SLIPWAY_TEST_SURELY_UNSET_VAR\" is not set or empty (line 1)");
+  ::setenv("SLIPWAY_TEST_ADMIN_TOKEN", "s3cret", 1);
+  auto c = ok(with("admin: {token_env: SLIPWAY_TEST_ADMIN_TOKEN}"));
+  REQUIRE(c->admin);
+  CHECK(c->admin->token == "s3cret");
+  CHECK(c->admin->port == 9090);
+  CHECK(error_of("models:\n  - name: m\n    baseline: {endpoints: [\"h:1\"], price: {prompt_per_1k: -1}}\n") ==
+        "models[0].baseline.price.prompt_per_1k: must be between 0 and 1000000, got -1 (line 3)");
+  CHECK(error_of(with("metrics_on_main: maybe")).starts_with("metrics_on_main: expected"));
+}
