@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  startSim, startGateway, modelConfig, stopAll, withLogs, postJson, chat, pool, tmpDir, SOURCE_DIR,
+  startSim, startGateway, modelConfig, stopAll, withLogs, postJson, chat, pool, waitFor, SOURCE_DIR,
 } from '../lib/harness.mjs';
 
 const promtool = spawnSync('sh', ['-c', 'command -v promtool'], { encoding: 'utf8' }).stdout.trim();
@@ -92,7 +92,11 @@ test('requests are counted by model, variant, slice and outcome; the access log 
   assert.equal((await postJson(`${gw.base}/chat/completions`, chat('nope'))).status, 404);
   assert.equal((await postJson(`${gw.base}/chat/completions`, '{"model":')).status, 400);
 
-  const after = (await scrape()).text;
+  // record() runs just after the answer is sent: wait until the last request is counted.
+  const total = (t) => metricValue(t, 'slipway_requests_total', { slice: 'all' }) ?? 0;
+  let after;
+  await waitFor(async () => { after = (await scrape()).text; return total(after) - total(before) === N + 2; },
+    { timeoutMs: 5000, what: 'every request counted' });
   const delta = (name, labels) => (metricValue(after, name, labels) ?? 0) - (metricValue(before, name, labels) ?? 0);
   for (const v of ['baseline', 'canary']) {
     const n = variants.filter((x) => x.variant === v).length;
@@ -110,6 +114,8 @@ test('requests are counted by model, variant, slice and outcome; the access log 
   assert.ok(delta('slipway_cost_total', { model: 'm', variant: 'baseline', slice: 'all' }) > 0);
   assert.equal(metricValue(after, 'slipway_cost_total', { model: 'm', variant: 'canary', slice: 'all' }), 0, 'canary has no price');
 
+  await waitFor(() => gw.proc.events(mark).filter((e) => e.event === 'request' && e.model === 'm').length === N,
+    { timeoutMs: 5000, what: 'every request logged' });
   const logs = gw.proc.events(mark).filter((e) => e.event === 'request' && e.model === 'm');
   assert.equal(logs.filter((e) => (e.slices ?? []).includes('fr')).length, variants.filter((x) => x.fr).length);
   assert.ok(logs.filter((e) => !(e.slices ?? []).includes('fr')).every((e) => e.slices === undefined));
@@ -123,7 +129,9 @@ test('streams: time to first token and the streaming slice', withLogs(async () =
   });
   const v = r.headers.get('x-slipway-variant');
   await r.text();
-  const after = (await scrape()).text;
+  const count = (t) => metricValue(t, 'slipway_time_to_first_token_seconds_count', { model: 'm', variant: v, slice: 'streaming' }) ?? 0;
+  let after;
+  await waitFor(async () => { after = (await scrape()).text; return count(after) > count(before); }, { timeoutMs: 5000, what: 'the stream counted' });
   const d = (metricValue(after, 'slipway_time_to_first_token_seconds_count', { model: 'm', variant: v, slice: 'streaming' }) ?? 0)
     - (metricValue(before, 'slipway_time_to_first_token_seconds_count', { model: 'm', variant: v, slice: 'streaming' }) ?? 0);
   assert.equal(d, 1);

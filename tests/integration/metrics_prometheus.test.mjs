@@ -126,8 +126,15 @@ test('Prometheus sees the canary schema violations on the deep slice that the ga
   assert.ok(canaryDeep > 50 && canaryDeep < 150, `canary got ${canaryDeep} of ${N} deep requests at weight 50`);
   assert.ok(canaryShallow > 50, `canary got ${canaryShallow} shallow requests`);
 
-  // The gateway's own count, from /metrics and from the access log.
-  const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+  // The gateway's own count, from /metrics and from the access log (record() runs just after the answer is
+  // sent: wait until the last request is counted and logged).
+  let text;
+  await waitFor(async () => {
+    text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+    return metricValue(text, 'slipway_requests_total', { model: 'm', slice: 'json_schema' }) === 2 * N;
+  }, { timeoutMs: 5000, what: 'every request counted' });
+  await waitFor(() => gw.proc.events(mark).filter((e) => e.event === 'request' && e.model === 'm').length === 2 * N,
+    { timeoutMs: 5000, what: 'every request logged' });
   const sv = (variant, slice) => metricValue(text, 'slipway_validation_findings_total', { model: 'm', variant, slice, kind: 'schema_violation' });
   const gatewayCanaryDeep = sv('canary', 'deep_schema');
   const logs = gw.proc.events(mark).filter((e) => e.event === 'request' && e.model === 'm');
