@@ -200,7 +200,10 @@ void Controller::rollback(std::string message, int64_t unix_ms) {
   state_.reason = LatchReason{"manual", "", "", std::move(message), {}};
 }
 
-void Controller::set_weight_override(std::optional<double> percent) { state_.weight_override = percent; }
+void Controller::set_weight_override(std::optional<double> percent) {
+  if (percent && !(*percent >= 0 && *percent <= 100)) throw std::invalid_argument("weight override must be within [0, 100]");
+  state_.weight_override = percent;
+}
 
 double Controller::canary_weight_percent() const {
   if (state_.latched) return 0.0;

@@ -91,7 +91,7 @@ class Controller {
   // SRE actions.
   void resume(std::string revision, Clock::time_point now);
   void rollback(std::string message, int64_t unix_ms = 0);
-  void set_weight_override(std::optional<double> percent);
+  void set_weight_override(std::optional<double> percent);  // throws std::invalid_argument outside [0, 100]
 
   const RolloutState& state() const { return state_; }
   double canary_weight_percent() const;
