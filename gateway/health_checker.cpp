@@ -51,12 +51,14 @@ net::awaitable<bool> probe_once(const config::Endpoint& ep, const std::string& p
 
 net::awaitable<void> probe_endpoint(std::shared_ptr<EndpointState> ep, std::string path, Clock::duration timeout,
                                     const Log& log) {
+  if (!ep->begin_probe()) co_return;
   bool ok = false;
   try {
     ok = co_await probe_once(ep->endpoint(), path, timeout);
   } catch (...) {
     ok = false;
   }
+  ep->end_probe();
   auto before = ep->probe();
   ep->record_probe(ok);
   if (before != ep->probe())
@@ -74,7 +76,8 @@ net::awaitable<void> run_health_checks(SnapshotStore& store, const Log& log) {
     auto interval = snap->config->health.check_interval;
     if (interval.count() > 0) {
       std::set<EndpointState*> seen;
-      auto timeout = std::min<Clock::duration>(interval, std::chrono::seconds(2));
+      // Independent of the interval: a short interval must not turn a busy backend's slow answer into "down".
+      auto timeout = std::chrono::seconds(2);
       for (const auto& m : snap->models)
         for (const auto* v : {&m.baseline, m.canary ? &*m.canary : nullptr})
           if (v)

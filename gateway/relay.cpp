@@ -23,6 +23,7 @@ namespace {
 
 constexpr std::size_t kReadChunk = 8 * 1024;  // lives in each stream's coroutine frame
 constexpr std::size_t kMaxEventBytes = 4 * 1024 * 1024;
+constexpr std::size_t kMaxBatchBytes = 64 * 1024;
 
 std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
 
@@ -82,6 +83,33 @@ void append_without_null_usage(std::string& out, std::string_view event) {
   }
   out.append(event.substr(0, at));
   out.append(event.substr(at + field.size()));
+}
+
+// Whether another read can deliver body bytes at once. Past a chunk's data the buffer keeps only a few
+// bytes of framing (its CRLF, the next chunk's size line), so more than that means data is already here.
+bool more_without_waiting(UpstreamConnection& conn) {
+  if (conn.buffer.size() > 16) return true;
+  boost::system::error_code ec;
+  return conn.stream.socket().available(ec) > 0 && !ec;
+}
+
+// Moves every whole event out of the parser into `batch`, dropping the usage chunk the gateway asked
+// for, feeding the assembler, and noting the first token's time.
+template <class Relay>
+void drain_events(Relay& r, SseParser& sse, SseParser::Event& ev, std::string& batch) {
+  while (sse.next(ev)) {
+    if (ev.data.find("\"usage\":{") != std::string::npos || ev.data.find("\"usage\": {") != std::string::npos) {
+      Usage usage;
+      if (parse_usage_chunk(r.ctx.event_json, ev.data, usage)) {
+        r.out.usage = usage;
+        if (r.strip_usage) continue;
+      }
+    }
+    if (r.assembler && !ev.data.empty()) r.assembler->on_event_data(ev.data);
+    if (r.out.first_token == Clock::time_point{} && !ev.data.empty()) r.out.first_token = Clock::now();
+    if (r.strip_usage) append_without_null_usage(batch, ev.raw);
+    else batch.append(ev.raw);
+  }
 }
 
 }  // namespace
@@ -166,45 +194,35 @@ net::awaitable<bool> relay_stream(StreamRelay& r) {
   char buf[kReadChunk];
   bool upstream_ok = true;
   while (!r.call.parser->is_done()) {
-    std::size_t n = co_await read_body_some(r.call, buf, sizeof buf, time_left(r.cfg.timeouts.stream_idle, r.deadline), ec);
+    batch.clear();
+    // Take every event already received in one write: vLLM sends each event as its own HTTP chunk,
+    // and one write per event costs a syscall each. Nothing waits for the network to fill a batch.
+    do {
+      std::size_t n = co_await read_body_some(r.call, buf, sizeof buf, time_left(r.cfg.timeouts.stream_idle, r.deadline), ec);
+      if (ec) break;
+      if (!sse.feed({buf, n})) {
+        ec = http::error::body_limit;
+        break;
+      }
+      drain_events(r, sse, ev, batch);
+    } while (!r.call.parser->is_done() && batch.size() < kMaxBatchBytes && more_without_waiting(*r.call.conn));
     if (ec) {
       upstream_ok = false;
-      break;
-    }
-    if (!sse.feed({buf, n})) {
-      ec = http::error::body_limit;
-      upstream_ok = false;
-      break;
-    }
-    batch.clear();
-    while (sse.next(ev)) {
-      if (r.strip_usage) {
-        Usage usage;
-        if (parse_usage_chunk(r.ctx.event_json, ev.data, usage)) {
-          r.out.usage = usage;
-          continue;
-        }
-      } else if (!r.out.usage) {
-        Usage usage;
-        if (parse_usage_chunk(r.ctx.event_json, ev.data, usage)) r.out.usage = usage;
-      }
-      if (r.assembler && !ev.data.empty()) r.assembler->on_event_data(ev.data);
-      if (r.out.first_token == Clock::time_point{} && !ev.data.empty()) r.out.first_token = Clock::now();
-      if (r.strip_usage) append_without_null_usage(batch, ev.raw);
-      else batch.append(ev.raw);
+      if (batch.empty()) break;
     }
     if (batch.empty()) continue;
     r.client.expires_after(r.cfg.timeouts.stream_idle);
-    co_await net::async_write(r.client, http::make_chunk(net::buffer(batch)), net::redirect_error(net::use_awaitable, ec));
-    if (ec) {
+    boost::system::error_code wec;
+    co_await net::async_write(r.client, http::make_chunk(net::buffer(batch)), net::redirect_error(net::use_awaitable, wec));
+    if (wec) {
       r.out.client_gone = true;
       charge(r.cfg, r.call, UpstreamFailure::client_gone);
       finish_upstream(r.ctx, r.watch, r.call, false);
       co_return false;
     }
     r.out.bytes_out += batch.size();
+    if (!upstream_ok) break;
   }
-
   if (!upstream_ok) {
     auto failure = ec == http::error::body_limit ? UpstreamFailure::broken : classify_read_error(ec, r.watch, r.deadline);
     charge(r.cfg, r.call, failure);

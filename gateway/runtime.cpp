@@ -29,10 +29,17 @@ bool EndpointState::record_failure(const config::HealthPolicy& policy, Clock::ti
 }
 
 void EndpointState::record_probe(bool ok) {
-  probe_.store(static_cast<int>(ok ? Probe::up : Probe::down), std::memory_order_relaxed);
-  // A passing probe ends a passive ejection early: the endpoint has shown it answers again.
-  if (ok && consecutive_failures_.load(std::memory_order_relaxed) == 0)
-    ejected_until_ns_.store(0, std::memory_order_relaxed);
+  if (ok) {
+    probe_failures_.store(0, std::memory_order_relaxed);
+    probe_.store(static_cast<int>(Probe::up), std::memory_order_relaxed);
+    // A passing probe ends a passive ejection early: the endpoint has shown it answers again.
+    if (consecutive_failures_.load(std::memory_order_relaxed) == 0) ejected_until_ns_.store(0, std::memory_order_relaxed);
+    return;
+  }
+  int failures = probe_failures_.fetch_add(1, std::memory_order_relaxed) + 1;
+  // Never seen up, or failed often enough in a row: down.
+  if (probe() == Probe::unknown || failures >= kProbeFailuresToDown)
+    probe_.store(static_cast<int>(Probe::down), std::memory_order_relaxed);
 }
 
 const ModelRuntime* Snapshot::find_model(std::string_view name) const {

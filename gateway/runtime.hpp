@@ -37,7 +37,14 @@ class EndpointState {
   void record_success();
   // Returns true when this failure ejected the endpoint.
   bool record_failure(const config::HealthPolicy& policy, Clock::time_point now);
+  // One probe's result. Down only after kProbeFailuresToDown failures in a row, so one slow answer from a
+  // busy backend does not take it out of rotation; up again after one success.
   void record_probe(bool ok);
+  static constexpr int kProbeFailuresToDown = 2;
+  // Claims the right to run a probe; false while one is still under way (a hung backend must not
+  // pile up probes).
+  bool begin_probe() { return !probing_.exchange(true, std::memory_order_acq_rel); }
+  void end_probe() { probing_.store(false, std::memory_order_release); }
   Probe probe() const { return static_cast<Probe>(probe_.load(std::memory_order_relaxed)); }
 
   int outstanding() const { return outstanding_.load(std::memory_order_relaxed); }
@@ -51,6 +58,8 @@ class EndpointState {
   std::atomic<int> consecutive_failures_{0};
   std::atomic<int64_t> ejected_until_ns_{0};
   std::atomic<int> probe_{0};
+  std::atomic<int> probe_failures_{0};
+  std::atomic<bool> probing_{false};
 };
 
 struct VariantRuntime {
