@@ -1,5 +1,7 @@
 #include "gateway/admission.hpp"
 
+#include "validators/verdict.hpp"
+
 #include <algorithm>
 #include <vector>
 
@@ -153,25 +155,7 @@ std::optional<TextSpan> find_top_level_value(std::string_view s, std::string_vie
 std::string json_quote(std::string_view s) {
   std::string out;
   out.reserve(s.size() + 2);
-  out.push_back('"');
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
+  validators::append_json_string(out, s);
   return out;
 }
 

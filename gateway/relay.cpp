@@ -247,12 +247,17 @@ net::awaitable<bool> relay_stream(StreamRelay& r) {
   co_return !ec;
 }
 
-bool parse_usage_chunk(simdjson::dom::parser& parser, std::string_view data, Usage& usage) {
-  if (data.size() < 2 || data.front() != '{' || data.find("\"usage\"") == std::string_view::npos) return false;
+namespace {
+// Reads {"usage": {...}} of a parsed chunk or body; when `only_usage_chunk`, the chunk must also have
+// "choices": [] (the last chunk of a stream with include_usage).
+bool read_usage(simdjson::dom::parser& parser, std::string_view json, bool only_usage_chunk, Usage& usage) {
+  if (json.size() < 2 || json.front() != '{' || json.find("\"usage\"") == std::string_view::npos) return false;
   simdjson::dom::element root;
-  if (parser.parse(data.data(), data.size()).get(root)) return false;
-  simdjson::dom::array choices;
-  if (root["choices"].get_array().get(choices) || choices.size() != 0) return false;
+  if (parser.parse(json.data(), json.size()).get(root)) return false;
+  if (only_usage_chunk) {
+    simdjson::dom::array choices;
+    if (root["choices"].get_array().get(choices) || choices.size() != 0) return false;
+  }
   simdjson::dom::object u;
   if (root["usage"].get_object().get(u)) return false;
   int64_t v;
@@ -260,17 +265,14 @@ bool parse_usage_chunk(simdjson::dom::parser& parser, std::string_view data, Usa
   if (!u["completion_tokens"].get_int64().get(v)) usage.completion_tokens = v;
   return true;
 }
+}  // namespace
+
+bool parse_usage_chunk(simdjson::dom::parser& parser, std::string_view data, Usage& usage) {
+  return read_usage(parser, data, true, usage);
+}
 
 bool parse_body_usage(simdjson::dom::parser& parser, std::string_view body, Usage& usage) {
-  if (body.find("\"usage\"") == std::string_view::npos) return false;
-  simdjson::dom::element root;
-  if (parser.parse(body.data(), body.size()).get(root)) return false;
-  simdjson::dom::object u;
-  if (root["usage"].get_object().get(u)) return false;
-  int64_t v;
-  if (!u["prompt_tokens"].get_int64().get(v)) usage.prompt_tokens = v;
-  if (!u["completion_tokens"].get_int64().get(v)) usage.completion_tokens = v;
-  return true;
+  return read_usage(parser, body, false, usage);
 }
 
 }  // namespace slipway
