@@ -154,6 +154,7 @@ struct Config {
   std::vector<SliceRule> slices;            // at most kMaxSlices
   std::optional<Admin> admin;               // absent: no admin listener
   bool metrics_on_main = false;             // also serve GET /metrics on the main listener
+  bool metrics_enabled = true;              // false: record() feeds no metrics (to measure their cost)
 
   std::string source;                       // file name (or "<embedded>") the snapshot came from
   uint64_t generation = 0;                  // 0 from parse_config; the gateway sets 1 for the first, +1 per reload

@@ -557,7 +557,7 @@ void parse_root(Reader& r, const YAML::Node& root, Config& cfg) {
   r.check_map(root, "",
               {"listen", "threads", "limits", "timeouts", "health", "sticky_header", "variant_header",
                "passthrough_v1", "log_level", "validation", "models", "routes", "slices", "admin",
-               "metrics_on_main"});
+               "metrics_on_main", "metrics_enabled"});
   if (auto v = r.child(root, "listen")) parse_listen(r, *v, "listen", cfg.listen);
   r.field(root, "threads", "", [&](const YAML::Node& v, const std::string& p) {
     long long t;
@@ -592,6 +592,8 @@ void parse_root(Reader& r, const YAML::Node& root, Config& cfg) {
   }
   r.field(root, "metrics_on_main", "",
           [&](const YAML::Node& v, const std::string& p) { r.read_bool(v, p, cfg.metrics_on_main); });
+  r.field(root, "metrics_enabled", "",
+          [&](const YAML::Node& v, const std::string& p) { r.read_bool(v, p, cfg.metrics_enabled); });
 }
 
 }  // namespace

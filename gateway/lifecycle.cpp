@@ -384,7 +384,7 @@ class RequestLife {
   // record: one line per request; the same record will feed metrics and the rollout controller.
   void record() {
     out_.end = Clock::now();
-    if (ctx_.metrics) {
+    if (ctx_.metrics && cfg_.metrics_enabled) {
       std::size_t model_index = model_ ? static_cast<std::size_t>(model_->config - cfg_.models.data()) : cfg_.models.size();
       ctx_.metrics->record(RecordInput{out_, cfg_, model_index, out_.slices, counted_});
     }

@@ -792,4 +792,6 @@ TEST_CASE("config: admin and price errors", "[config][metrics]") {
   CHECK(error_of("models:\n  - name: m\n    baseline: {endpoints: [\"h:1\"], price: {prompt_per_1k: -1}}\n") ==
         "models[0].baseline.price.prompt_per_1k: must be between 0 and 1000000, got -1 (line 3)");
   CHECK(error_of(with("metrics_on_main: maybe")).starts_with("metrics_on_main: expected"));
+  CHECK(ok(with(""))->metrics_enabled);
+  CHECK_FALSE(ok(with("metrics_enabled: false"))->metrics_enabled);
 }
