@@ -224,6 +224,7 @@ start_slipway() { # name config-template
 }
 target_slipway() { start_slipway slipway slipway.yaml; }              # inline validation on (default)
 target_slipway_noval() { start_slipway slipway-noval slipway-noval.yaml; }  # validation off
+target_slipway_nometrics() { start_slipway slipway-nometrics slipway-nometrics.yaml; }  # metrics off
 
 target_portkey() {
   free_port TARGET_PORT
