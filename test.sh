@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds everything and runs the whole test suite through ctest.
+# Installs what is missing (apt-get and npm, through tools/install-deps.sh), builds everything and runs the whole test suite through ctest.
 # The exit code is ctest's. Environment:
 #   BUILD_DIR   build directory (default: build)
 #   CTEST_JOBS  parallel ctest jobs (default: 2)

@@ -38,7 +38,7 @@ void EndpointState::record_probe(bool ok) {
   }
   int failures = probe_failures_.fetch_add(1, std::memory_order_relaxed) + 1;
   // Never seen up, or failed often enough in a row: down.
-  if (probe() == Probe::unknown || failures >= kProbeFailuresToDown)
+  if (probe() == Probe::unknown || failures >= kProbeFailuresBeforeDown)
     probe_.store(static_cast<int>(Probe::down), std::memory_order_relaxed);
 }
 

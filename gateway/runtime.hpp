@@ -37,10 +37,10 @@ class EndpointState {
   void record_success();
   // Returns true when this failure ejected the endpoint.
   bool record_failure(const config::HealthPolicy& policy, Clock::time_point now);
-  // One probe's result. Down only after kProbeFailuresToDown failures in a row, so one slow answer from a
+  // One probe's result. Down only after kProbeFailuresBeforeDown failures in a row, so one slow answer from a
   // busy backend does not take it out of rotation; up again after one success.
   void record_probe(bool ok);
-  static constexpr int kProbeFailuresToDown = 2;
+  static constexpr int kProbeFailuresBeforeDown = 2;
   // Claims the right to run a probe; false while one is still under way (a hung backend must not
   // pile up probes).
   bool begin_probe() { return !probing_.exchange(true, std::memory_order_acq_rel); }

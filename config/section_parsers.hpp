@@ -1,0 +1,20 @@
+// Parsers of config sections that live in their own files; shared by config_parser.cpp.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "config/config.hpp"
+#include "config/yaml_reader.hpp"
+
+namespace slipway::config::detail {
+
+// A header name: lower-cased, token characters only. "" allowed only when allow_empty.
+void read_header_name(Reader& r, const YAML::Node& v, const std::string& path, bool allow_empty, std::string& out);
+// `slices:` (metric slices, bounded) and `admin:` (the admin listener).
+void parse_slices(Reader& r, const YAML::Node& node, const Config& cfg, std::vector<SliceRule>& out);
+void parse_admin(Reader& r, const YAML::Node& n, const std::string& path, Admin& out);
+
+}  // namespace slipway::config::detail
