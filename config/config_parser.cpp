@@ -37,10 +37,30 @@ void read_header_name(Reader& r, const YAML::Node& v, const std::string& path, b
   }
   out = detail::lower(s);
 }
+
+void read_address_and_port(Reader& r, const YAML::Node& n, const std::string& path, std::string_view examples,
+                           std::string& address, uint16_t& port) {
+  r.field(n, "address", path, [&](const YAML::Node& v, const std::string& p) {
+    std::string s;
+    if (!r.read_string(v, p, s)) return;
+    if (s.starts_with("[") && s.ends_with("]")) s = s.substr(1, s.size() - 2);
+    // A listener binds an address literal (no name resolution at start or reload).
+    unsigned char buf[sizeof(in6_addr)];
+    if (inet_pton(AF_INET, s.c_str(), buf) != 1 && inet_pton(AF_INET6, s.c_str(), buf) != 1)
+      r.error(p, v, "expected an IP address like " + std::string(examples) + ", got " + describe(v));
+    else address = s;
+  });
+  r.field(n, "port", path, [&](const YAML::Node& v, const std::string& p) {
+    long long value;
+    if (r.read_integer(v, p, 0, 65535, value)) port = static_cast<uint16_t>(value);
+  });
+}
+
 }  // namespace detail
 
 namespace {
 
+using detail::read_address_and_port;
 using detail::read_header_name;
 
 using detail::join_index;
@@ -53,20 +73,7 @@ constexpr std::size_t kMaxFileBytes = 16 * MiB;
 
 void parse_listen(Reader& r, const YAML::Node& n, const std::string& path, Listener& out) {
   if (!r.check_map(n, path, {"address", "port"})) return;
-  r.field(n, "address", path, [&](const YAML::Node& v, const std::string& p) {
-    std::string s;
-    if (!r.read_string(v, p, s)) return;
-    if (s.starts_with("[") && s.ends_with("]")) s = s.substr(1, s.size() - 2);
-    // The listener binds an address literal (no name resolution at start or reload).
-    unsigned char buf[sizeof(in6_addr)];
-    if (inet_pton(AF_INET, s.c_str(), buf) != 1 && inet_pton(AF_INET6, s.c_str(), buf) != 1)
-      r.error(p, v, "expected an IP address like 0.0.0.0, 127.0.0.1 or ::, got " + detail::describe(v));
-    else out.address = s;
-  });
-  r.field(n, "port", path, [&](const YAML::Node& v, const std::string& p) {
-    long long port;
-    if (r.read_integer(v, p, 0, 65535, port)) out.port = static_cast<uint16_t>(port);
-  });
+  read_address_and_port(r, n, path, "0.0.0.0, 127.0.0.1 or ::", out.address, out.port);
 }
 
 void parse_limits(Reader& r, const YAML::Node& n, const std::string& path, Limits& out) {

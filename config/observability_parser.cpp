@@ -1,6 +1,4 @@
 // `slices:` and `admin:`: the observability sections of the config (see docs/config.md, docs/metrics.md).
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <yaml-cpp/yaml.h>
 #include <algorithm>
 #include <cctype>
@@ -124,19 +122,7 @@ void parse_slices(Reader& r, const YAML::Node& node, const Config& cfg, std::vec
 
 void parse_admin(Reader& r, const YAML::Node& n, const std::string& path, Admin& out) {
   if (!r.check_map(n, path, {"address", "port", "token_env"})) return;
-  r.field(n, "address", path, [&](const YAML::Node& v, const std::string& p) {
-    std::string s;
-    if (!r.read_string(v, p, s)) return;
-    if (s.starts_with("[") && s.ends_with("]")) s = s.substr(1, s.size() - 2);
-    unsigned char buf[sizeof(in6_addr)];
-    if (inet_pton(AF_INET, s.c_str(), buf) != 1 && inet_pton(AF_INET6, s.c_str(), buf) != 1)
-      r.error(p, v, "expected an IP address like 127.0.0.1 or ::1, got " + detail::describe(v));
-    else out.address = s;
-  });
-  r.field(n, "port", path, [&](const YAML::Node& v, const std::string& p) {
-    long long port;
-    if (r.read_integer(v, p, 0, 65535, port)) out.port = static_cast<uint16_t>(port);
-  });
+  read_address_and_port(r, n, path, "127.0.0.1 or ::1", out.address, out.port);
   r.field(n, "token_env", path, [&](const YAML::Node& v, const std::string& p) {
     std::string var;
     if (!r.read_string(v, p, var)) return;

@@ -1,7 +1,9 @@
 // Parsers of config sections that live in their own files; shared by config_parser.cpp.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <yaml-cpp/yaml.h>
@@ -13,6 +15,10 @@ namespace slipway::config::detail {
 
 // A header name: lower-cased, token characters only. "" allowed only when allow_empty.
 void read_header_name(Reader& r, const YAML::Node& v, const std::string& path, bool allow_empty, std::string& out);
+// `address` (an IP literal: listeners never resolve names) and `port` (0..65535) of a listener section;
+// `examples` go into the error message.
+void read_address_and_port(Reader& r, const YAML::Node& n, const std::string& path, std::string_view examples,
+                           std::string& address, uint16_t& port);
 // `slices:` (metric slices, bounded) and `admin:` (the admin listener).
 void parse_slices(Reader& r, const YAML::Node& node, const Config& cfg, std::vector<SliceRule>& out);
 void parse_admin(Reader& r, const YAML::Node& n, const std::string& path, Admin& out);
