@@ -43,11 +43,77 @@ struct Variant {
   bool operator==(const Variant&) const = default;
 };
 
+// A rollback trigger (docs/judgement.md): an SLI compared between canary and baseline on a slice, over a
+// sliding window, with a sequential test that stays valid under continuous monitoring.
+enum class TriggerSli {
+  validation_failure_rate,   // answers with a failing finding / answers validated
+  tool_call_failure_rate,    // answers with an invalid tool call / answers to requests that offered tools
+  refusal_rate,              // refusals / answers (direction usually `either`)
+  truncation_rate,           // finish_reason "length" / answers
+  upstream_error_rate,       // upstream errors and timeouts / requests sent to a backend
+  latency,                   // end-to-end seconds, at `quantile`
+  time_to_first_token,       // streams only, at `quantile`
+  output_tokens,             // completion tokens per answer, at `quantile` (longer than baseline is worse)
+  cost_per_success,          // cost of a successful answer (needs prices), at `quantile`
+};
+enum class TriggerDirection { higher_is_worse, lower_is_worse, either };
+
+struct Trigger {
+  std::string name;                         // unique within the model; a metric and alert label
+  TriggerSli sli = TriggerSli::validation_failure_rate;
+  double quantile = 0.95;                   // distribution SLIs only (latency, ttft, output_tokens, cost)
+  std::string slice = "all";                // "all", "each" (every named slice, one test each) or a slices[].name
+  Duration window{30 * 60'000};             // test length; a multiple of rollout.bucket
+  uint64_t min_samples = 500;               // per variant, within the window
+  double tolerance_abs = 0.0;               // rates: absolute (0.01 = 1 point)
+  double tolerance_rel = 0.0;               // rates and distributions: relative (0.1 = 10 %)
+  double confidence = 0.999;                // 1 - the false-rollback budget per hour, split over the tests
+  TriggerDirection direction = TriggerDirection::higher_is_worse;  // rates only
+  bool operator==(const Trigger&) const = default;
+};
+
+struct RolloutStep {
+  double weight_percent = 1.0;
+  Duration hold{10 * 60'000};               // at least this long, and until every trigger has its min sample
+  bool operator==(const RolloutStep&) const = default;
+};
+
+// The rollout controller of one model (gateway/rollout/). Requires a canary.
+struct Rollout {
+  std::string revision;                     // a new value resumes a latched rollback (the SRE's way back)
+  Duration bucket{10'000};                  // window bucket width; the ring spans the longest trigger window
+  std::vector<Trigger> triggers;
+  std::vector<RolloutStep> steps;           // empty: the canary gets canary.weight at once
+  bool operator==(const Rollout&) const = default;
+};
+
 struct Model {
   std::string name;                         // the name clients send in "model"
   Variant baseline;
   std::optional<Variant> canary;            // absent: all traffic to the baseline
+  std::optional<Rollout> rollout;           // absent: no automatic rollback for this model
   bool operator==(const Model&) const = default;
+};
+
+// Where rollback alerts go. Both receivers may be set; each is retried with backoff until accepted.
+struct Alerting {
+  struct Alertmanager {
+    std::string url;                        // base URL, e.g. http://127.0.0.1:9093 (POST {url}/api/v2/alerts)
+    bool operator==(const Alertmanager&) const = default;
+  };
+  struct Webhook {
+    std::string url;                        // POSTed a JSON body per firing / resolved alert
+    std::string secret_env;                 // environment variable with the HMAC-SHA256 key; "" = unsigned
+    std::optional<std::string> secret;      // read from secret_env at load time
+    bool operator==(const Webhook&) const = default;
+  };
+  std::optional<Alertmanager> alertmanager;
+  std::optional<Webhook> webhook;
+  std::string runbook_url;                  // annotation runbook_url; default: the docs/runbook.md anchor
+  std::string generator_url;                // where the alert links back to (e.g. the admin state URL)
+  Duration resend_every{60'000};            // re-send a firing alert (Alertmanager forgets after resolve_timeout)
+  Duration timeout{5'000};                  // per delivery attempt
+  bool operator==(const Alerting&) const = default;
 };
 
 // A route rule pins matching traffic to the baseline. All present matchers must match.
@@ -134,7 +200,8 @@ struct Admin {
   std::string address = "127.0.0.1";
   uint16_t port = 9090;                     // 0: ephemeral, reported in the "listening" log line
   std::string token_env;                    // environment variable holding the admin API token
-  std::optional<std::string> token;         // read from token_env at load time
+  std::string token_file;                   // or a file holding it (trailing newline trimmed); not both
+  std::optional<std::string> token;         // read from token_env / token_file at load time
   bool operator==(const Admin&) const = default;
 };
 
@@ -155,6 +222,9 @@ struct Config {
   std::optional<Admin> admin;               // absent: no admin listener
   bool metrics_on_main = false;             // also serve GET /metrics on the main listener
   bool metrics_enabled = true;              // false: record() feeds no metrics (to measure their cost)
+  std::string state_dir;                    // rollout latch files (rollout-<model>.json); "" = not persisted
+  Duration rollout_evaluate_every{1'000};   // how often the controller judges the windows
+  std::optional<Alerting> alerting;         // absent: rollbacks are logged and exported, not sent
 
   std::string source;                       // file name (or "<embedded>") the snapshot came from
   uint64_t generation = 0;                  // 0 from parse_config; the gateway sets 1 for the first, +1 per reload
