@@ -9,7 +9,8 @@
 //    Traffic of every kind (plain, JSON mode, json_schema shallow and deep, tools, streams with and without
 //    tools, French, long prompts, pinned, refusal prompts, injected 503s), a hot reload applied and one
 //    rejected, an admin rollback. A real Prometheus scrapes the admin /metrics every second with the
-//    recording rules loaded. Then EVERY panel query of every dashboard (with $model, $slice, $job and
+//    recording and alert rules loaded (every rule must evaluate without error; the rollback alert must fire).
+//    Then EVERY panel query of every dashboard (with $model, $slice, $job and
 //    $__rate_interval substituted) is sent to /api/v1/query and must return at least one sample with a finite
 //    value: a panel that would show "No data" (or only NaN) in Grafana fails here, one subtest per panel.
 
@@ -180,8 +181,8 @@ function gatewayConfig({ baseline, canary, stateDir, hookUrl, logLevel = 'info',
         bucket: '1s',
         steps: [{ weight: 25, hold: '1s' }, { weight: 50, hold: '1s' }],
         triggers: [
-          { name: 'schema', sli: 'validation_failure_rate', slice: 'deep_schema', window: '60s', min_samples: 40, tolerance_abs: 0.02, confidence: 0.99 },
-          { name: 'latency', sli: 'latency', quantile: 0.95, slice: 'all', window: '60s', min_samples: 400, tolerance_rel: 0.5 },
+          { name: 'schema', sli: 'validation_failure_rate', slice: 'deep_schema', window: '60s', min_samples: 40, tolerance: { absolute: 0.02 }, confidence: 0.99 },
+          { name: 'latency', sli: 'latency', quantile: 0.95, slice: 'all', window: '60s', min_samples: 100, tolerance: { relative: 0.5 } },
         ],
       },
     }],
@@ -232,7 +233,7 @@ before(async () => {
   adminPort = Number(ev.port);
   prom = await startPrometheus({
     targets: [`127.0.0.1:${adminPort}`],
-    ruleFiles: [path.join(SOURCE_DIR, 'deploy/prometheus/recording_rules.yml')],
+    ruleFiles: ['recording_rules.yml', 'alert_rules.yml'].map((f) => path.join(SOURCE_DIR, 'deploy/prometheus', f)),
   });
 });
 
@@ -358,6 +359,17 @@ test('live: every panel query returns data from a Prometheus that scraped the ga
       });
     }
   }
+  // The alert rules were evaluated against the same live data without an error, and the admin rollback
+  // made SlipwayCanaryRolledBack fire (no `for`).
+  await t.test('alert and recording rules evaluate without error on live data', async () => {
+    const rules = (await prom.rules()).flatMap((g) => g.rules);
+    assert.equal(rules.filter((r) => r.type === 'alerting').length, 5);
+    for (const r of rules) assert.equal(r.health, 'ok', `${r.name}: ${r.lastError}`);
+  });
+  await t.test('SlipwayCanaryRolledBack fires after the rollback', async () => {
+    await waitFor(async () => (await prom.alerts()).some((a) => a.labels.alertname === 'SlipwayCanaryRolledBack' && a.labels.model === 'demo' && a.state === 'firing'),
+      { timeoutMs: 5000, intervalMs: 250, what: 'SlipwayCanaryRolledBack firing for model demo' });
+  });
   t.diagnostic(`panel queries without data: ${failures.length}${failures.length ? `\n  ${failures.join('\n  ')}` : ''}`);
   t.diagnostic(`whole live check: ${Date.now() - started} ms`);
 }));
