@@ -302,7 +302,8 @@ void parse_models(Reader& r, const YAML::Node& root, std::vector<Model>& out) {
   for (std::size_t i = 0; i < node->size(); ++i) {
     const YAML::Node m = (*node)[i];
     const std::string path = join_index("models", i);
-    if (!r.check_map(m, path, {"name", "baseline", "canary"}, /*null_ok=*/false)) continue;
+    // `rollout` is read by parse_rollout_settings, after slices (its triggers name them).
+    if (!r.check_map(m, path, {"name", "baseline", "canary", "rollout"}, /*null_ok=*/false)) continue;
     Model model;
     if (auto v = r.child(m, "name")) {
       const std::string p = join_key(path, "name");
@@ -434,7 +435,7 @@ void parse_root(Reader& r, const YAML::Node& root, Config& cfg) {
   r.check_map(root, "",
               {"listen", "threads", "limits", "timeouts", "health", "sticky_header", "variant_header",
                "passthrough_v1", "log_level", "validation", "models", "routes", "slices", "admin",
-               "metrics_on_main", "metrics_enabled"});
+               "metrics_on_main", "metrics_enabled", "state_dir", "rollout_evaluate_every", "alerting"});
   if (auto v = r.child(root, "listen")) parse_listen(r, *v, "listen", cfg.listen);
   r.field(root, "threads", "", [&](const YAML::Node& v, const std::string& p) {
     long long t;
@@ -462,6 +463,7 @@ void parse_root(Reader& r, const YAML::Node& root, Config& cfg) {
   parse_models(r, root, cfg.models);
   if (auto v = r.child(root, "routes")) parse_routes(r, *v, cfg.models, cfg.routes);
   if (auto v = r.child(root, "slices")) parse_slices(r, *v, cfg, cfg.slices);
+  parse_rollout_settings(r, root, cfg);  // models[].rollout, state_dir, rollout_evaluate_every, alerting
   if (auto v = r.child(root, "admin")) {
     Admin admin;
     parse_admin(r, *v, "admin", admin);

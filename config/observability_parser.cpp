@@ -2,7 +2,10 @@
 #include <yaml-cpp/yaml.h>
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <cstring>
 #include "config/config.hpp"
 #include "config/section_parsers.hpp"
@@ -17,6 +20,38 @@ bool is_label_value(std::string_view s) {
   if (!(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
   return std::all_of(s.begin(), s.end(),
                      [](unsigned char c) { return std::isalnum(c) || c == '_' || c == '-'; });
+}
+
+// The admin token from a file (a Kubernetes or systemd secret): read whole, trailing newlines trimmed.
+// Empty, unreadable or larger than a token could be: reported through `fail`, nullopt.
+template <class Fail>
+std::optional<std::string> read_token_file(const std::string& file, Fail&& fail) {
+  constexpr std::size_t kMaxTokenBytes = 4096;
+  std::FILE* f = std::fopen(file.c_str(), "rb");
+  if (!f) {
+    fail("cannot read \"" + file + "\": " + std::strerror(errno));
+    return std::nullopt;
+  }
+  std::string text(kMaxTokenBytes + 1, '\0');
+  const std::size_t n = std::fread(text.data(), 1, text.size(), f);
+  const bool failed = std::ferror(f) != 0;
+  const int err = errno;
+  std::fclose(f);
+  if (failed) {
+    fail("cannot read \"" + file + "\": " + std::strerror(err));
+    return std::nullopt;
+  }
+  if (n > kMaxTokenBytes) {
+    fail("\"" + file + "\" is larger than 4KiB; not a token file?");
+    return std::nullopt;
+  }
+  text.resize(n);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  if (text.empty()) {
+    fail("\"" + file + "\" is empty");
+    return std::nullopt;
+  }
+  return text;
 }
 
 }  // namespace
@@ -121,8 +156,14 @@ void parse_slices(Reader& r, const YAML::Node& node, const Config& cfg, std::vec
 }
 
 void parse_admin(Reader& r, const YAML::Node& n, const std::string& path, Admin& out) {
-  if (!r.check_map(n, path, {"address", "port", "token_env"})) return;
+  if (!r.check_map(n, path, {"address", "port", "token_env", "token_file"})) return;
   read_address_and_port(r, n, path, "127.0.0.1 or ::1", out.address, out.port);
+  auto token_env = r.child(n, "token_env");
+  auto token_file = r.child(n, "token_file");
+  if (token_env && token_file) {
+    r.error(join_key(path, "token_file"), *token_file, "set either token_env or token_file, not both");
+    return;
+  }
   r.field(n, "token_env", path, [&](const YAML::Node& v, const std::string& p) {
     std::string var;
     if (!r.read_string(v, p, var)) return;
@@ -132,6 +173,18 @@ void parse_admin(Reader& r, const YAML::Node& n, const std::string& path, Admin&
     else {
       out.token_env = var;
       out.token = std::string(val);
+    }
+  });
+  r.field(n, "token_file", path, [&](const YAML::Node& v, const std::string& p) {
+    std::string file;
+    if (!r.read_string(v, p, file)) return;
+    if (file.empty()) {
+      r.error(p, v, "must name a file holding the admin token");
+      return;
+    }
+    if (auto token = read_token_file(file, [&](const std::string& why) { r.error(p, v, why); })) {
+      out.token_file = file;
+      out.token = std::move(*token);
     }
   });
 }

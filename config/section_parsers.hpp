@@ -22,5 +22,8 @@ void read_address_and_port(Reader& r, const YAML::Node& n, const std::string& pa
 // `slices:` (metric slices, bounded) and `admin:` (the admin listener).
 void parse_slices(Reader& r, const YAML::Node& node, const Config& cfg, std::vector<SliceRule>& out);
 void parse_admin(Reader& r, const YAML::Node& n, const std::string& path, Admin& out);
+// `models[].rollout`, `state_dir`, `rollout_evaluate_every` and `alerting` (config/rollout_parser.cpp).
+// Call after models and slices are in cfg: a rollout reads its model's canary and its triggers name slices.
+void parse_rollout_settings(Reader& r, const YAML::Node& root, Config& cfg);
 
 }  // namespace slipway::config::detail

@@ -78,7 +78,7 @@ Config settings_only(Config c) {
 
 TEST_CASE("config: every example file parses", "[config]") {
   EnvVar a("VLLM_API_KEY", "key-a"), b("VLLM_CODER_API_KEY", "key-b");
-  for (const char* name : {"demo.yaml", "minimal.yaml", "production.yaml"}) {
+  for (const char* name : {"demo.yaml", "minimal.yaml", "production.yaml", "rollout.yaml"}) {
     const std::string path = kExamples + name;
     ParseResult r = load_config_file(path);
     std::string all;
