@@ -89,6 +89,8 @@ void ConfigReloader::reload(std::string_view why) {
   auto old = store_.current();
   auto snap = store_.publish(result.config);
   if (auto* m = global_metrics()) m->reload_applied();
+  if (on_applied_) on_applied_(*snap->config);
+  snap = store_.current();  // the rollout service may have republished it with its weights
   boost::json::object fields{{"reason", why}, {"file", path_}, {"generation", snap->config->generation}};
   if (old->config->listen.address != snap->config->listen.address || old->config->listen.port != snap->config->listen.port ||
       old->config->threads != snap->config->threads)
@@ -96,6 +98,8 @@ void ConfigReloader::reload(std::string_view why) {
   boost::json::array weights;
   for (const auto& m : snap->config->models)
     weights.push_back({{"model", m.name}, {"canary_weight", m.canary ? m.canary->weight_percent : 0.0}});
+  for (std::size_t i = 0; i < snap->models.size() && i < weights.size(); ++i)
+    if (snap->models[i].canary) weights[i].as_object()["effective_weight"] = snap->models[i].canary_weight_percent;
   fields["weights"] = std::move(weights);
   log_.write(LogLevel::info, "config_reloaded", fields);
 }

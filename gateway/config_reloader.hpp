@@ -3,6 +3,7 @@
 // if good it is published atomically, if bad its errors are logged and the running config stays.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include <boost/asio/io_context.hpp>
@@ -21,6 +22,8 @@ class ConfigReloader {
   ~ConfigReloader();
   void start();           // begins watching (no-op when the config is embedded: empty path)
   void reload(std::string_view why);  // read, validate, publish or reject
+  // Called on the control thread right after a new config is published (the rollout service, alerts).
+  void on_applied(std::function<void(const config::Config&)> f) { on_applied_ = std::move(f); }
 
  private:
   void arm_inotify();
@@ -29,6 +32,7 @@ class ConfigReloader {
   boost::asio::io_context& ioc_;
   SnapshotStore& store_;
   const Log& log_;
+  std::function<void(const config::Config&)> on_applied_;
   std::string path_;
   std::string last_text_;        // the text last applied or rejected: unchanged text is not re-read twice
   int inotify_fd_ = -1;

@@ -13,6 +13,7 @@
 #include "gateway/http_util.hpp"
 #include "gateway/local_endpoints.hpp"
 #include "gateway/metrics.hpp"
+#include "gateway/rollout_service.hpp"
 #include "gateway/outcome.hpp"
 #include "gateway/relay.hpp"
 #include "gateway/slices.hpp"
@@ -176,7 +177,7 @@ class RequestLife {
     std::string_view header_key;
     if (!cfg_.sticky_header.empty()) header_key = sv(req_[cfg_.sticky_header]);
     double random = ctx_.random_point();
-    auto d = decide_variant(*model_->config, pin_, facts_.user, header_key, random);
+    auto d = decide_variant(*model_->config, pin_, facts_.user, header_key, random, model_->canary_weight_percent);
     out_.variant = d.variant;
     out_.split_reason = d.reason;
   }
@@ -381,13 +382,15 @@ class RequestLife {
     }
   }
 
-  // record: one line per request; the same record will feed metrics and the rollout controller.
+  // record: one line per request; the same record feeds metrics and the rollout controller.
   void record() {
     out_.end = Clock::now();
     if (ctx_.metrics && cfg_.metrics_enabled) {
       std::size_t model_index = model_ ? static_cast<std::size_t>(model_->config - cfg_.models.data()) : cfg_.models.size();
       ctx_.metrics->record(RecordInput{out_, cfg_, model_index, out_.slices, counted_});
     }
+    if (ctx_.rollout && model_)
+      ctx_.rollout->observe(out_, cfg_, static_cast<std::size_t>(model_->config - cfg_.models.data()), facts_.tools > 0);
     if (!ctx_.log.enabled(LogLevel::info)) return;
     auto us = [](Clock::duration d) { return std::chrono::duration_cast<std::chrono::microseconds>(d).count(); };
     boost::json::object f;

@@ -209,6 +209,8 @@ ClientMetric hist_metric(std::vector<ClientMetric::Label> labels, const SeriesSu
   return cm;
 }
 
+}  // namespace
+
 ClientMetric value_metric(std::vector<ClientMetric::Label> labels, double value, MetricType type) {
   ClientMetric cm;
   cm.label = std::move(labels);
@@ -224,8 +226,6 @@ MetricFamily family(std::string name, std::string help, MetricType type) {
   f.type = type;
   return f;
 }
-
-}  // namespace
 
 class Metrics::ShardCollector final : public prometheus::Collectable {
  public:
@@ -329,14 +329,16 @@ class Metrics::StateCollector final : public prometheus::Collectable {
     auto snap = store_.current();
     auto now = Clock::now();
     auto healthy = family("slipway_endpoint_healthy", "1 when the endpoint is usable for traffic (not ejected, not known down).", MetricType::Gauge);
-    auto weight = family("slipway_canary_weight_percent", "The canary's current share of traffic, percent.", MetricType::Gauge);
+    auto weight = family("slipway_canary_weight_percent", "The canary's share of traffic now, percent (0 after a rollback; the step or override weight).", MetricType::Gauge);
+    auto configured = family("slipway_canary_configured_weight_percent", "The canary weight in the config file, percent.", MetricType::Gauge);
     auto in_flight = family("slipway_in_flight_requests", "Requests being handled.", MetricType::Gauge);
     auto streams = family("slipway_open_streams", "SSE streams being relayed.", MetricType::Gauge);
     auto info = family("slipway_config_info", "The config generation in use (1 for the first, +1 per applied reload).", MetricType::Gauge);
     if (snap) {
       for (const auto& m : snap->models) {
         const std::string& model = m.config->name;
-        weight.metric.push_back(value_metric({{"model", model}}, m.canary ? m.canary->config->weight_percent : 0.0, MetricType::Gauge));
+        weight.metric.push_back(value_metric({{"model", model}}, m.canary ? m.canary_weight_percent : 0.0, MetricType::Gauge));
+        configured.metric.push_back(value_metric({{"model", model}}, m.canary ? m.canary->config->weight_percent : 0.0, MetricType::Gauge));
         for (const VariantRuntime* vr : {&m.baseline, m.canary ? &*m.canary : nullptr}) {
           if (!vr) continue;
           for (const auto& ep : vr->endpoints)
@@ -349,7 +351,7 @@ class Metrics::StateCollector final : public prometheus::Collectable {
     }
     in_flight.metric.push_back(value_metric({}, counters_.in_flight.load(std::memory_order_relaxed), MetricType::Gauge));
     streams.metric.push_back(value_metric({}, counters_.open_streams.load(std::memory_order_relaxed), MetricType::Gauge));
-    return {std::move(healthy), std::move(weight), std::move(in_flight), std::move(streams), std::move(info)};
+    return {std::move(healthy), std::move(weight), std::move(configured), std::move(in_flight), std::move(streams), std::move(info)};
   }
 
  private:
@@ -386,13 +388,31 @@ MetricsShard& Metrics::add_shard() {
   return *shards_.back();
 }
 
+void Metrics::add_collectable(std::weak_ptr<prometheus::Collectable> c) { extra_.push_back(std::move(c)); }
+
 void Metrics::reload_applied() { reloads_applied_->Increment(); }
 void Metrics::reload_rejected() { reloads_rejected_->Increment(); }
+
+std::map<SeriesKey, SeriesTotals> Metrics::series_totals() const {
+  std::map<SeriesKey, SeriesTotals> sums;
+  for (const auto& shard : shards_)
+    shard->for_each_series([&](const std::string& m, const std::string& v, const std::string& s, const SeriesCells& c) {
+      SeriesTotals& a = sums[SeriesKey{m, v, s}];
+      for (std::size_t i = 0; i < a.requests.size(); ++i) a.requests[i] += c.requests[i].get();
+      for (std::size_t i = 0; i < a.findings.size(); ++i) a.findings[i] += c.findings[i].get();
+      a.refusals += c.refusals.get();
+      a.truncations += c.truncations.get();
+    });
+  return sums;
+}
 
 std::string Metrics::scrape() const {
   std::vector<MetricFamily> all = shard_collector_->Collect();
   for (auto&& f : state_collector_->Collect()) all.push_back(std::move(f));
   for (auto&& f : registry_->Collect()) all.push_back(std::move(f));
+  for (const auto& weak : extra_)
+    if (auto c = weak.lock())
+      for (auto&& f : c->Collect()) all.push_back(std::move(f));
   return prometheus::TextSerializer().Serialize(all);
 }
 

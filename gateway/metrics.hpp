@@ -83,6 +83,14 @@ struct SeriesCells {
   std::array<LocalCounter, kFallbackReasons.size()> fallbacks;  // used on slice="all" cells only
 };
 
+// Read-only totals of one (model, variant, slice), summed over the shards (the status page's numbers).
+struct SeriesTotals {
+  std::array<uint64_t, kOutcomeCount> requests{};                     // by RequestOutcome
+  std::array<uint64_t, validators::kFindingKindCount> findings{};     // by validators::FindingKind
+  uint64_t refusals = 0, truncations = 0;
+};
+using SeriesKey = std::tuple<std::string, std::string, std::string>;  // model, variant, slice
+
 // Variant label values: "none" is a request that never reached the split (bad input, unknown model).
 inline constexpr std::array<std::string_view, 3> kVariantLabels = {"baseline", "canary", "none"};
 
@@ -143,8 +151,14 @@ class Metrics {
   void reload_applied();
   void reload_rejected();
 
+  // More metric families for the exposition (the rollout service's); called before the workers start.
+  void add_collectable(std::weak_ptr<prometheus::Collectable> c);
+
   // Prometheus text exposition format 0.0.4.
   std::string scrape() const;
+  // Requests by outcome, findings, refusals and truncations per (model, variant, slice), summed over the
+  // shards like a scrape (any thread; the status page samples it on the control thread).
+  std::map<SeriesKey, SeriesTotals> series_totals() const;
   static constexpr std::string_view kContentType = "text/plain; version=0.0.4; charset=utf-8";
 
  private:
@@ -158,7 +172,13 @@ class Metrics {
   prometheus::Counter* reloads_rejected_ = nullptr;
   std::shared_ptr<ShardCollector> shard_collector_;
   std::shared_ptr<StateCollector> state_collector_;
+  std::vector<std::weak_ptr<prometheus::Collectable>> extra_;
 };
+
+// Building blocks for collectors: one sample with labels, and an empty family.
+prometheus::ClientMetric value_metric(std::vector<prometheus::ClientMetric::Label> labels, double value,
+                                      prometheus::MetricType type);
+prometheus::MetricFamily family(std::string name, std::string help, prometheus::MetricType type);
 
 // The process-wide instance the config reloader reports to (set by Server; null in unit tests).
 Metrics*& global_metrics();

@@ -82,6 +82,18 @@ std::shared_ptr<const Snapshot> SnapshotStore::publish(std::shared_ptr<const con
   std::lock_guard lock(publish_mutex_);
   auto owned = std::make_shared<config::Config>(*cfg);
   owned->generation = ++generation_;
+  return build_and_store(std::move(owned));
+}
+
+std::shared_ptr<const Snapshot> SnapshotStore::set_canary_weights(std::unordered_map<std::string, double> weights) {
+  std::lock_guard lock(publish_mutex_);
+  weights_ = std::move(weights);
+  auto cur = current_.load(std::memory_order_acquire);
+  if (!cur) return cur;
+  return build_and_store(cur->config);
+}
+
+std::shared_ptr<const Snapshot> SnapshotStore::build_and_store(std::shared_ptr<const config::Config> owned) {
   auto snap = std::make_shared<Snapshot>();
   snap->config = owned;
   for (const auto& m : owned->models) {
@@ -96,6 +108,8 @@ std::shared_ptr<const Snapshot> SnapshotStore::publish(std::shared_ptr<const con
       c.config = &*m.canary;
       for (const auto& ep : m.canary->endpoints) c.endpoints.push_back(registry_.get(ep));
       rt.canary = std::move(c);
+      auto w = weights_.find(m.name);
+      rt.canary_weight_percent = w != weights_.end() ? w->second : m.canary->weight_percent;
     }
     snap->models.push_back(std::move(rt));
   }

@@ -72,6 +72,9 @@ struct ModelRuntime {
   const config::Model* config = nullptr;
   VariantRuntime baseline;
   std::optional<VariantRuntime> canary;
+  // The share the split uses: the configured canary.weight unless the rollout controller set another
+  // (0 after a rollback, a progressive step, an operator's override).
+  double canary_weight_percent = 0.0;
   const VariantRuntime& variant(VariantKind k) const { return k == VariantKind::canary && canary ? *canary : baseline; }
 };
 
@@ -102,8 +105,14 @@ class SnapshotStore {
   std::shared_ptr<const Snapshot> current() const { return current_.load(std::memory_order_acquire); }
   // Builds the runtime for a validated config and publishes it atomically. Sets its generation.
   std::shared_ptr<const Snapshot> publish(std::shared_ptr<const config::Config> cfg);
+  // Canary weights decided by the rollout controller, by model name; a model not listed gets its configured
+  // weight. Republishes the current config at once (same generation: only the weights change), and every
+  // later publish() applies them too, so a reload never lets a rolled-back canary back in.
+  std::shared_ptr<const Snapshot> set_canary_weights(std::unordered_map<std::string, double> weights);
 
  private:
+  std::shared_ptr<const Snapshot> build_and_store(std::shared_ptr<const config::Config> cfg);
+  std::unordered_map<std::string, double> weights_;  // guarded by publish_mutex_
   EndpointRegistry& registry_;
   std::atomic<std::shared_ptr<const Snapshot>> current_;
   std::mutex publish_mutex_;

@@ -69,6 +69,10 @@ Server::Server(ServerOptions options, std::shared_ptr<const config::Config> init
   log_.set_level(parse_log_level(initial->log_level));
   store_.publish(std::move(initial));
   global_metrics() = &metrics_;
+  // Before any listener opens: a restart restores a latched rollback, so no request reaches that canary.
+  alerts_.configure(store_.current()->config->alerting);
+  rollout_.apply_config(*store_.current()->config);
+  metrics_.add_collectable(rollout_.collector());
 }
 
 Server::~Server() {
@@ -88,6 +92,7 @@ void Server::open_listeners() {
     w->ctx.metrics = &metrics_.add_shard();
     w->ctx.metrics_all = &metrics_;
     w->ctx.control = control_.get_executor();
+    w->ctx.rollout = &rollout_;
     w->acceptor.open(where.protocol());
     w->acceptor.set_option(tcp::acceptor::reuse_address(true));
     int one = 1;
@@ -143,7 +148,12 @@ int Server::run() {
   }
 
   ConfigReloader reloader(control_, store_, log_, options_.config_path, options_.config_text);
+  reloader.on_applied([this](const config::Config& cfg) {
+    alerts_.configure(cfg.alerting);
+    rollout_.apply_config(cfg);
+  });
   reloader.start();
+  rollout_.start();
   net::co_spawn(control_, run_health_checks(store_, log_), net::detached);
 
   net::signal_set reload_signal(control_, SIGHUP);
@@ -185,6 +195,7 @@ int Server::run() {
   });
 
   control_.run();
+  rollout_.stop();
   for (auto& w : workers_) w->ioc.stop();
   for (auto& w : workers_)
     if (w->thread.joinable()) w->thread.join();

@@ -10,8 +10,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "gateway/alerting.hpp"
 #include "gateway/log.hpp"
 #include "gateway/metrics.hpp"
+#include "gateway/rollout_service.hpp"
 #include "gateway/runtime.hpp"
 #include "gateway/worker_context.hpp"
 
@@ -43,6 +45,8 @@ class Server {
   GatewayCounters counters_;
   boost::asio::io_context control_{1};
   Metrics metrics_{store_, counters_};
+  AlertNotifier alerts_{control_.get_executor(), log_};
+  RolloutService rollout_{control_, store_, log_, alerts_};
   std::vector<std::unique_ptr<Worker>> workers_;
 };
 

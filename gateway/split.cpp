@@ -57,6 +57,11 @@ config::OnInvalid find_on_invalid(const config::Config& cfg, const RouteView& re
 
 SplitDecision decide_variant(const config::Model& model, const config::RouteRule* pin, std::string_view user,
                              std::string_view header_key, double random_point) {
+  return decide_variant(model, pin, user, header_key, random_point, model.canary ? model.canary->weight_percent : 0.0);
+}
+
+SplitDecision decide_variant(const config::Model& model, const config::RouteRule* pin, std::string_view user,
+                             std::string_view header_key, double random_point, double canary_weight_percent) {
   if (!model.canary) return {VariantKind::baseline, "no_canary", 0.0};
   if (pin) return {VariantKind::baseline, "pinned", 0.0};
   SplitDecision d;
@@ -70,7 +75,7 @@ SplitDecision decide_variant(const config::Model& model, const config::RouteRule
     d.point = random_point;
     d.reason = "random";
   }
-  d.variant = in_canary(d.point, model.canary->weight_percent) ? VariantKind::canary : VariantKind::baseline;
+  d.variant = in_canary(d.point, canary_weight_percent) ? VariantKind::canary : VariantKind::baseline;
   return d;
 }
 

@@ -46,5 +46,9 @@ struct SplitDecision {
 // empty), `random_point` a fresh uniform draw used only when neither is present.
 SplitDecision decide_variant(const config::Model& model, const config::RouteRule* pin, std::string_view user,
                              std::string_view header_key, double random_point);
+// The same with the canary weight given (the effective weight after a rollback, a step or an override).
+SplitDecision decide_variant(const config::Model& model, const config::RouteRule* pin, std::string_view user,
+                             std::string_view header_key, double random_point,
+                             double canary_weight_percent);
 
 }  // namespace slipway

@@ -17,6 +17,7 @@ namespace slipway {
 
 class MetricsShard;
 class Metrics;
+class RolloutService;
 
 struct GatewayCounters {
   std::atomic<int> in_flight{0};       // requests being handled, all workers
@@ -43,6 +44,7 @@ struct WorkerContext {
   MetricsShard* metrics = nullptr;      // this worker's metric cells (null in tools and tests)
   const Metrics* metrics_all = nullptr; // for GET /metrics on the main listener (metrics_on_main)
   boost::asio::any_io_executor control; // the control thread, where a scrape runs
+  RolloutService* rollout = nullptr;    // the rollback judge's inbox (null in tools and tests)
   std::unique_ptr<validators::Validator> validator;
   config::Validation validator_settings;
 

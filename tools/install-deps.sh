@@ -19,7 +19,7 @@ packages=(
   libboost1.81-all-dev libboost-json1.81-dev libboost-url1.81-dev
   libsimdjson-dev libyaml-cpp-dev catch2 libcpp-httplib-dev libvalijson-dev nlohmann-json3-dev
   libre2-dev libssl-dev zlib1g-dev libbrotli-dev prometheus-cpp-dev json-schema-test-suite
-  libbenchmark-dev prometheus prometheus-alertmanager redis-server libhiredis-dev
+  libbenchmark-dev prometheus prometheus-alertmanager redis-server libhiredis-dev chromium
 )
 # nodejs + npm from Debian only when no node at all: a preinstalled nodesource nodejs ships its own
 # npm and conflicts with Debian's npm package.

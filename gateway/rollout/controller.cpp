@@ -69,7 +69,7 @@ Controller::Controller(ControllerConfig cfg, Clock::time_point now, std::optiona
   if (restored) {
     if (restored->revision == cfg_.revision) {
       state_ = std::move(*restored);
-      if (!cfg_.steps.empty()) state_.step = std::min(state_.step, cfg_.steps.size() - 1);
+      state_.step = std::min(state_.step, cfg_.steps.size());
     } else {
       resume(cfg_.revision, now);
     }
@@ -162,9 +162,10 @@ Decision Controller::evaluate(Clock::time_point now, int64_t unix_ms) {
     d.latched = true;
     return d;
   }
+  // Steps ramp the canary up; after the last step's hold it gets the configured weight (step == steps.size()).
   if (!cfg_.steps.empty() && !state_.weight_override) {
-    if (state_.step + 1 >= cfg_.steps.size()) {
-      d.hold_reason = "at the last step";
+    if (state_.step >= cfg_.steps.size()) {
+      d.hold_reason = "at full weight";
     } else if (now - step_started_ < cfg_.steps[state_.step].hold) {
       d.hold_reason = "holding step " + std::to_string(state_.step) + " for " +
                       std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
@@ -176,7 +177,7 @@ Decision Controller::evaluate(Clock::time_point now, int64_t unix_ms) {
       step_started_ = now;
       d.kind = Decision::Kind::promote;
       d.to_step = state_.step;
-      d.to_weight_percent = cfg_.steps[state_.step].weight_percent;
+      d.to_weight_percent = canary_weight_percent();
     }
   }
   return d;
@@ -208,7 +209,7 @@ void Controller::set_weight_override(std::optional<double> percent) {
 double Controller::canary_weight_percent() const {
   if (state_.latched) return 0.0;
   if (state_.weight_override) return *state_.weight_override;
-  if (!cfg_.steps.empty()) return cfg_.steps[std::min(state_.step, cfg_.steps.size() - 1)].weight_percent;
+  if (state_.step < cfg_.steps.size()) return cfg_.steps[state_.step].weight_percent;
   return cfg_.weight_percent;
 }
 

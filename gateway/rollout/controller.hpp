@@ -45,7 +45,7 @@ struct ControllerConfig {
   WindowConfig window;
   std::vector<std::string> slices;  // named slices; slice index i + 1 (index 0 is "all")
   std::vector<TriggerSpec> triggers;
-  std::vector<StepSpec> steps;      // empty: no progressive steps, the canary gets weight_percent
+  std::vector<StepSpec> steps;      // the ramp; after the last step's hold, the canary gets weight_percent
   double weight_percent = 5.0;
   Clock::duration alpha_horizon = std::chrono::hours(1);
 };
@@ -92,6 +92,8 @@ class Controller {
   void resume(std::string revision, Clock::time_point now);
   void rollback(std::string message, int64_t unix_ms = 0);
   void set_weight_override(std::optional<double> percent);  // throws std::invalid_argument outside [0, 100]
+  // The configured canary weight changed (a reload that left the triggers alone): windows are kept.
+  void set_configured_weight(double percent) { cfg_.weight_percent = percent; }
 
   const RolloutState& state() const { return state_; }
   double canary_weight_percent() const;

@@ -22,6 +22,8 @@ const char* to_string(LatencySli s) {
   switch (s) {
     case LatencySli::end_to_end: return "end_to_end_seconds";
     case LatencySli::time_to_first_token: return "time_to_first_token_seconds";
+    case LatencySli::output_tokens: return "output_tokens";
+    case LatencySli::cost_per_success: return "cost_per_success";
   }
   return "?";
 }
@@ -48,7 +50,7 @@ Windows::Windows(WindowConfig cfg, std::size_t slices) : cfg_(cfg), slices_(slic
   if (cfg_.buckets == 0) throw std::invalid_argument("buckets must be > 0");
   if (slices_ == 0) slices_ = 1;
   rate_.resize(kVariants * slices_ * cfg_.buckets);
-  lat_.resize(kVariants * slices_ * cfg_.buckets);
+  if (cfg_.distributions) lat_.resize(kVariants * slices_ * cfg_.buckets);
 }
 
 int64_t Windows::epoch_of(Clock::time_point t) const {
@@ -72,6 +74,7 @@ Windows::RateBucket* Windows::rate_slot(Variant v, std::size_t slice, int64_t ep
 }
 
 Windows::LatencyBucket* Windows::latency_slot(Variant v, std::size_t slice, int64_t epoch) {
+  if (lat_.empty()) return nullptr;
   LatencyBucket& b = lat_[base(v, slice) + ring_index(epoch)];
   if (b.epoch == epoch) return &b;
   if (b.epoch > epoch) {
@@ -157,7 +160,7 @@ RateCount Windows::rate(Variant v, std::size_t slice, RateSli s, int64_t from, i
 void Windows::latency(Variant v, std::size_t slice, LatencySli s, int64_t from, int64_t to,
                       Histogram& out) const {
   out.fill(0);
-  if (slice >= slices_ || from > to) return;
+  if (slice >= slices_ || from > to || lat_.empty()) return;
   clip(from, to);
   const LatencyBucket* ring = &lat_[base(v, slice)];
   for (std::size_t i = 0; i < cfg_.buckets; ++i) {
@@ -192,7 +195,7 @@ void Windows::latency2(Variant v, std::size_t slice, LatencySli s, int64_t from_
                        int64_t to, Histogram& outer, Histogram& inner) const {
   outer.fill(0);
   inner.fill(0);
-  if (slice >= slices_ || from_outer > to) return;
+  if (slice >= slices_ || from_outer > to || lat_.empty()) return;
   clip(from_outer, to);
   const LatencyBucket* ring = &lat_[base(v, slice)];
   const auto k = static_cast<std::size_t>(s);

@@ -24,9 +24,11 @@ enum class RateSli : uint8_t { validation_failure, tool_call_failure, refusal, t
 inline constexpr std::size_t kRateSlis = 5;
 const char* to_string(RateSli s);
 
-// Latency SLIs: histograms over fixed log-spaced bins.
-enum class LatencySli : uint8_t { end_to_end, time_to_first_token };
-inline constexpr std::size_t kLatencySlis = 2;
+// Distribution SLIs ("latency" for short): histograms over fixed log-spaced bins. The bins are in seconds;
+// non-time SLIs are scaled into the bins' range by the caller (output tokens / 1000, cost * 1000), so one
+// bin still spans about 9 % of the value.
+enum class LatencySli : uint8_t { end_to_end, time_to_first_token, output_tokens, cost_per_success };
+inline constexpr std::size_t kLatencySlis = 4;
 const char* to_string(LatencySli s);
 
 // Bins: 0 is [0, 1 ms); bin i in 1..kCount-2 is [1 ms * r^(i-1), 1 ms * r^i) with r = 2^(1/8) (about 9 %
@@ -50,7 +52,7 @@ struct RateCount {
 // latency[i]: seconds, negative = not measured (e.g. no first token).
 struct Observation {
   std::array<int8_t, kRateSlis> rate{-1, -1, -1, -1, -1};
-  std::array<double, kLatencySlis> latency{-1.0, -1.0};
+  std::array<double, kLatencySlis> latency{-1.0, -1.0, -1.0, -1.0};
 
   Observation& set(RateSli s, bool failed) {
     rate[static_cast<std::size_t>(s)] = failed ? 1 : 0;
@@ -65,6 +67,7 @@ struct Observation {
 struct WindowConfig {
   Clock::duration bucket_width = std::chrono::seconds(30);
   std::size_t buckets = 120;  // ring span = bucket_width * buckets (default 1 h)
+  bool distributions = true;  // false: no histograms are kept (no distribution trigger needs them)
 };
 
 class Windows {

@@ -244,6 +244,7 @@ TEST_CASE("controller: progressive steps promote only after the hold and when ev
           "[rollout][controller]") {
   ControllerConfig cfg = small_config();
   cfg.steps = {{1, 60s}, {5, 60s}, {25, 60s}, {50, 60s}};
+  cfg.weight_percent = 80;  // after the last step
   Controller c(cfg, T0);
   CHECK(c.canary_weight_percent() == 1.0);
   const uint16_t nested[] = {1};
@@ -265,10 +266,10 @@ TEST_CASE("controller: progressive steps promote only after the hold and when ev
     if (d.kind == Decision::Kind::promote) weights.push_back(d.to_weight_percent);
     REQUIRE(d.kind != Decision::Kind::rollback);
   }
-  CHECK(weights == std::vector<double>{5, 25, 50});
-  CHECK(c.state().step == 3);
-  CHECK(c.canary_weight_percent() == 50.0);
-  CHECK(d.hold_reason == "at the last step");
+  CHECK(weights == std::vector<double>{5, 25, 50, 80});
+  CHECK(c.state().step == 4);
+  CHECK(c.canary_weight_percent() == 80.0);
+  CHECK(d.hold_reason == "at full weight");
   // A weight override wins and is shown in state; a resume (new revision) clears it and restarts at step 0.
   c.set_weight_override(10.0);
   CHECK(c.canary_weight_percent() == 10.0);

@@ -1,0 +1,619 @@
+#include "gateway/rollout_service.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <functional>
+#include <thread>
+
+#include <boost/json/array.hpp>
+
+#include "gateway/metrics.hpp"
+#include "gateway/rollout/state_file.hpp"
+#include "gateway/rollout_observation.hpp"
+
+namespace slipway {
+
+namespace json = boost::json;
+using rollout::LatencySli;
+using rollout::RateSli;
+using rollout::TriggerKind;
+
+// ---------------------------------------------------------------------------------------------------
+// Config translation
+
+rollout::ControllerConfig controller_config(const config::Model& model, const config::Config& cfg) {
+  const config::Rollout& r = *model.rollout;
+  rollout::ControllerConfig cc;
+  cc.revision = r.revision;
+  cc.window.bucket_width = r.bucket;
+  config::Duration longest = r.bucket;
+  bool distributions = false;
+  for (const auto& s : cfg.slices) cc.slices.push_back(s.name);
+  for (const auto& t : r.triggers) {
+    rollout::TriggerSpec ts;
+    ts.name = t.name;
+    ts.slice = t.slice;
+    ts.window = t.window;
+    ts.min_samples = t.min_samples;
+    ts.tolerance_abs = t.tolerance_abs;
+    ts.tolerance_rel = t.tolerance_rel;
+    ts.alpha = 1.0 - t.confidence;
+    ts.quantile = t.quantile;
+    ts.direction = t.direction == config::TriggerDirection::lower_is_worse ? rollout::Direction::lower_is_worse
+                   : t.direction == config::TriggerDirection::either       ? rollout::Direction::either
+                                                                           : rollout::Direction::higher_is_worse;
+    ts.kind = TriggerKind::rate;
+    switch (t.sli) {
+      case config::TriggerSli::validation_failure_rate: ts.rate_sli = RateSli::validation_failure; break;
+      case config::TriggerSli::tool_call_failure_rate: ts.rate_sli = RateSli::tool_call_failure; break;
+      case config::TriggerSli::refusal_rate: ts.rate_sli = RateSli::refusal; break;
+      case config::TriggerSli::truncation_rate: ts.rate_sli = RateSli::truncation; break;
+      case config::TriggerSli::upstream_error_rate: ts.rate_sli = RateSli::upstream_error; break;
+      case config::TriggerSli::latency: ts.kind = TriggerKind::latency; ts.latency_sli = LatencySli::end_to_end; break;
+      case config::TriggerSli::time_to_first_token:
+        ts.kind = TriggerKind::latency;
+        ts.latency_sli = LatencySli::time_to_first_token;
+        break;
+      case config::TriggerSli::output_tokens: ts.kind = TriggerKind::latency; ts.latency_sli = LatencySli::output_tokens; break;
+      case config::TriggerSli::cost_per_success:
+        ts.kind = TriggerKind::latency;
+        ts.latency_sli = LatencySli::cost_per_success;
+        break;
+    }
+    if (ts.kind == TriggerKind::latency) {
+      distributions = true;
+      ts.direction = rollout::Direction::higher_is_worse;
+    }
+    longest = std::max(longest, t.window);
+    cc.triggers.push_back(std::move(ts));
+  }
+  // The longest test plus one bucket of slack for the bucket being filled.
+  cc.window.buckets = static_cast<std::size_t>(longest / r.bucket) + 2;
+  cc.window.distributions = distributions;
+  for (const auto& s : r.steps) cc.steps.push_back({s.weight_percent, s.hold});
+  cc.weight_percent = model.canary ? model.canary->weight_percent : 0.0;
+  return cc;
+}
+
+std::string state_file_path(const std::string& state_dir, const std::string& model) {
+  std::string safe;
+  bool changed = false;
+  for (char c : model) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+    safe.push_back(ok ? c : '_');
+    changed = changed || !ok;
+  }
+  if (safe.empty() || safe[0] == '.') changed = true, safe.insert(safe.begin(), '_');
+  if (changed) {  // "a/b" and "a_b" must not share a file
+    uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : model) h = (h ^ c) * 1099511628211ull;
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+    safe += "-";
+    safe += std::string(hex, 8);
+  }
+  std::string dir = state_dir;
+  if (!dir.empty() && dir.back() != '/') dir += '/';
+  return dir + "rollout-" + safe + ".json";
+}
+
+namespace {
+
+int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string iso8601(int64_t unix_ms) {
+  if (unix_ms <= 0) return {};
+  std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(unix_ms % 1000));
+  return buf;
+}
+
+// Distribution SLIs other than time are stored scaled (rollout_observation.hpp); undo it for people.
+double value_scale(const rollout::TriggerSpec& t) {
+  if (t.kind != TriggerKind::latency) return 1.0;
+  if (t.latency_sli == LatencySli::output_tokens) return 1.0 / kOutputTokensScale;
+  if (t.latency_sli == LatencySli::cost_per_success) return 1.0 / kCostScale;
+  return 1.0;
+}
+
+std::string sli_label(const rollout::TriggerSpec& t) {
+  if (t.kind == TriggerKind::rate) return rollout::to_string(t.rate_sli);
+  return std::string(rollout::to_string(t.latency_sli)) + ":p" + std::to_string(static_cast<int>(std::lround(t.quantile * 100)));
+}
+
+// A double that JSON can carry (no NaN or infinity).
+json::value num(double x) { return std::isfinite(x) ? json::value(x) : json::value(nullptr); }
+
+json::object evaluation_json(const rollout::Evaluation& e, double scale) {
+  json::object o;
+  o["verdict"] = rollout::to_string(e.verdict);
+  o["canary_rate"] = num(e.canary_rate);
+  o["baseline_rate"] = num(e.baseline_rate);
+  o["canary_n"] = e.canary_n;
+  o["baseline_n"] = e.baseline_n;
+  o["canary_events"] = e.canary_events;
+  o["baseline_events"] = e.baseline_events;
+  if (e.canary_value != 0 || e.baseline_value != 0) {
+    o["canary_value"] = num(e.canary_value * scale);
+    o["baseline_value"] = num(e.baseline_value * scale);
+  }
+  o["excess"] = num(e.excess);
+  o["statistic"] = num(e.statistic);
+  o["p_value"] = num(e.p_value);
+  o["threshold"] = num(e.threshold);
+  o["direction"] = rollout::to_string(e.direction);
+  return o;
+}
+
+// For log lines and alert annotations: numbers as short strings.
+std::string fmt(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", x);
+  return buf;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------------
+// Metrics
+
+class RolloutService::Collector final : public prometheus::Collectable {
+ public:
+  explicit Collector(const RolloutService& s) : s_(s) {}
+
+  // Runs on the control thread (the admin listener's scrape), like everything that changes the service.
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    using prometheus::MetricType;
+    auto active = family("slipway_rollback_active", "1 while the model's canary is rolled back (latched), else 0.", MetricType::Gauge);
+    auto rollbacks = family("slipway_rollbacks_total", "Rollbacks by the trigger and slice that fired (trigger=\"manual\" for the admin API).", MetricType::Counter);
+    auto step = family("slipway_rollout_step", "Index of the current progressive step (-1: no steps configured).", MetricType::Gauge);
+    auto promotions = family("slipway_rollout_promotions_total", "Promotions to the next progressive step.", MetricType::Counter);
+    auto evaluations = family("slipway_trigger_evaluations_total", "Evaluations of the model's triggers (one per tick).", MetricType::Counter);
+    auto p_value = family("slipway_trigger_p_value", "The trigger's always-valid p-value on the slice (1 until its minimum sample).", MetricType::Gauge);
+    auto threshold = family("slipway_trigger_threshold", "The p-value below which the trigger fires (its share of the error budget).", MetricType::Gauge);
+    auto canary_value = family("slipway_trigger_canary_value", "The canary's side of the test: a rate, or the quantile for distribution SLIs.", MetricType::Gauge);
+    auto baseline_value = family("slipway_trigger_baseline_value", "The baseline's side of the test: a rate, or the quantile for distribution SLIs.", MetricType::Gauge);
+    auto samples = family("slipway_trigger_samples", "Requests in the trigger's current test, by variant.", MetricType::Gauge);
+    auto alerts = family("slipway_alert_notifications_total", "Alert delivery attempts by receiver and result.", MetricType::Counter);
+    auto dropped = family("slipway_rollout_observations_dropped_total", "Requests not judged because the controller's inbox was full.", MetricType::Counter);
+    auto write_failures = family("slipway_rollout_state_write_failures_total", "Failed writes of a rollout state file.", MetricType::Counter);
+
+    for (const auto& [name, m] : s_.models_) {
+      const auto& c = *m->controller;
+      active.metric.push_back(value_metric({{"model", name}}, c.state().latched ? 1.0 : 0.0, MetricType::Gauge));
+      step.metric.push_back(value_metric({{"model", name}}, c.config().steps.empty() ? -1.0 : static_cast<double>(c.state().step), MetricType::Gauge));
+      for (const auto& r : m->last.results) {
+        const auto& t = c.config().triggers[r.trigger];
+        std::vector<prometheus::ClientMetric::Label> l{{"model", name}, {"trigger", std::string(r.trigger_name)}, {"slice", std::string(r.slice_name)}};
+        const bool rate = t.kind == TriggerKind::rate;
+        const double scale = value_scale(t);
+        p_value.metric.push_back(value_metric(l, r.eval.p_value, MetricType::Gauge));
+        threshold.metric.push_back(value_metric(l, r.eval.threshold, MetricType::Gauge));
+        canary_value.metric.push_back(value_metric(l, rate ? r.eval.canary_rate : r.eval.canary_value * scale, MetricType::Gauge));
+        baseline_value.metric.push_back(value_metric(l, rate ? r.eval.baseline_rate : r.eval.baseline_value * scale, MetricType::Gauge));
+        auto lc = l, lb = l;
+        lc.push_back({"variant", "canary"});
+        lb.push_back({"variant", "baseline"});
+        samples.metric.push_back(value_metric(lc, static_cast<double>(r.eval.canary_n), MetricType::Gauge));
+        samples.metric.push_back(value_metric(lb, static_cast<double>(r.eval.baseline_n), MetricType::Gauge));
+      }
+    }
+    for (const auto& [key, n] : s_.rollbacks_)
+      rollbacks.metric.push_back(value_metric({{"model", std::get<0>(key)}, {"trigger", std::get<1>(key)}, {"slice", std::get<2>(key)}},
+                                              static_cast<double>(n), MetricType::Counter));
+    for (const auto& [name, n] : s_.promotions_)
+      promotions.metric.push_back(value_metric({{"model", name}}, static_cast<double>(n), MetricType::Counter));
+    for (const auto& [name, n] : s_.evaluations_)
+      evaluations.metric.push_back(value_metric({{"model", name}}, static_cast<double>(n), MetricType::Counter));
+    const AlertStats st = s_.alerts_.stats();
+    alerts.metric.push_back(value_metric({{"receiver", "alertmanager"}, {"result", "accepted"}}, static_cast<double>(st.alertmanager_accepted), MetricType::Counter));
+    alerts.metric.push_back(value_metric({{"receiver", "alertmanager"}, {"result", "failed"}}, static_cast<double>(st.alertmanager_failed), MetricType::Counter));
+    alerts.metric.push_back(value_metric({{"receiver", "webhook"}, {"result", "accepted"}}, static_cast<double>(st.webhook_accepted), MetricType::Counter));
+    alerts.metric.push_back(value_metric({{"receiver", "webhook"}, {"result", "failed"}}, static_cast<double>(st.webhook_failed), MetricType::Counter));
+    dropped.metric.push_back(value_metric({}, static_cast<double>(s_.dropped_.load(std::memory_order_relaxed)), MetricType::Counter));
+    write_failures.metric.push_back(value_metric({}, static_cast<double>(s_.state_write_failures_), MetricType::Counter));
+    return {std::move(active), std::move(rollbacks), std::move(step), std::move(promotions), std::move(evaluations),
+            std::move(p_value), std::move(threshold), std::move(canary_value), std::move(baseline_value),
+            std::move(samples), std::move(alerts), std::move(dropped), std::move(write_failures)};
+  }
+
+ private:
+  const RolloutService& s_;
+};
+
+// ---------------------------------------------------------------------------------------------------
+
+RolloutService::RolloutService(boost::asio::io_context& control, SnapshotStore& store, const Log& log, AlertNotifier& alerts)
+    : control_(control), store_(store), log_(log), alerts_(alerts), timer_(control),
+      collector_(std::make_shared<Collector>(*this)) {}
+
+RolloutService::~RolloutService() = default;
+
+void RolloutService::observe(const Outcome& out, const config::Config& cfg, std::size_t model_index, bool offered_tools) {
+  if (model_index >= cfg.models.size() || !cfg.models[model_index].rollout) return;
+  auto judged = judged_request(out, cfg, model_index, offered_tools);
+  if (!judged) return;
+  // Workers spread over the inboxes by thread, so two workers rarely share a lock.
+  thread_local const std::size_t slot = std::hash<std::thread::id>{}(std::this_thread::get_id()) % kInboxes;
+  Inbox& inbox = inboxes_[slot];
+  std::lock_guard lock(inbox.mutex);
+  if (inbox.items.size() >= kMaxPendingPerInbox) {
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  inbox.items.push_back(Pending{cfg.generation, static_cast<uint32_t>(model_index), out.slices, judged->variant,
+                                judged->observation, out.end});
+}
+
+void RolloutService::drain() {
+  std::vector<Pending> batch;
+  std::vector<uint16_t> slices;
+  for (Inbox& inbox : inboxes_) {
+    {
+      std::lock_guard lock(inbox.mutex);
+      batch.swap(inbox.items);
+    }
+    for (const Pending& p : batch) {
+      auto g = names_.find(p.generation);
+      if (g == names_.end() || p.model_index >= g->second.models.size()) continue;  // a generation long gone
+      ModelRollout* m = find(g->second.models[p.model_index]);
+      if (!m) continue;
+      slices.clear();
+      const bool same_slices = g->second.slices == m->slice_names;
+      for (std::size_t i = 0; i < g->second.slices.size() && i < 32; ++i) {
+        if (!(p.slices & (uint32_t{1} << i))) continue;
+        if (same_slices) {
+          slices.push_back(static_cast<uint16_t>(i + 1));
+        } else {  // the slice list changed since this request began: match by name
+          auto it = std::find(m->slice_names.begin(), m->slice_names.end(), g->second.slices[i]);
+          if (it != m->slice_names.end()) slices.push_back(static_cast<uint16_t>(it - m->slice_names.begin() + 1));
+        }
+      }
+      m->controller->observe(p.variant, slices, p.observation, p.at);
+    }
+    batch.clear();
+    // Hand the (now empty, still allocated) vector back, so the inbox does not grow from zero every tick.
+    std::lock_guard lock(inbox.mutex);
+    if (inbox.items.empty()) inbox.items.swap(batch);
+  }
+}
+
+void RolloutService::apply_config(const config::Config& cfg) {
+  drain();  // requests of the old generation still count in the windows they belong to
+  every_ = std::max<Clock::duration>(cfg.rollout_evaluate_every, std::chrono::milliseconds(50));
+  state_dir_ = cfg.state_dir;
+  GenerationNames names;
+  for (const auto& m : cfg.models) names.models.push_back(m.name);
+  for (const auto& s : cfg.slices) names.slices.push_back(s.name);
+  names_[cfg.generation] = names;
+  while (names_.size() > 8) names_.erase(names_.begin());
+
+  const auto now = Clock::now();
+  std::map<std::string, std::unique_ptr<ModelRollout>, std::less<>> next;
+  for (const auto& model : cfg.models) {
+    if (!model.rollout || !model.canary) continue;
+    const std::string path = state_dir_.empty() ? std::string() : state_file_path(state_dir_, model.name);
+    auto it = models_.find(model.name);
+    if (it != models_.end() && it->second->spec == *model.rollout && it->second->slice_names == names.slices &&
+        it->second->state_path == path) {
+      it->second->controller->set_configured_weight(model.canary->weight_percent);
+      next.emplace(model.name, std::move(it->second));
+      continue;
+    }
+    auto m = std::make_unique<ModelRollout>();
+    m->model = model.name;
+    m->spec = *model.rollout;
+    m->slice_names = names.slices;
+    m->state_path = path;
+    std::optional<rollout::RolloutState> restored;
+    bool from_file = false;
+    if (it != models_.end()) {
+      restored = it->second->controller->state();
+    } else if (!path.empty()) {
+      auto read = rollout::read_state_file(path);
+      if (read.status == rollout::StateFileRead::Status::ok) {
+        restored = std::move(read.state);
+        from_file = true;
+      } else if (read.status == rollout::StateFileRead::Status::error) {
+        // We cannot know whether the canary was rolled back: keep it out until an operator decides.
+        log_.write(LogLevel::error, "rollout_state_unreadable", {{"model", model.name}, {"error", read.error}});
+        rollout::RolloutState s;
+        s.revision = model.rollout->revision;
+        s.latched = true;
+        s.latched_at_unix_ms = unix_ms_now();
+        s.reason = rollout::LatchReason{"state_file", "", "", "unreadable state file: " + read.error, {}};
+        restored = std::move(s);
+        from_file = true;
+      }
+    }
+    const bool was_latched = restored && restored->latched;
+    const std::string old_revision = restored ? restored->revision : model.rollout->revision;
+    try {
+      m->controller = std::make_unique<rollout::Controller>(controller_config(model, cfg), now, restored);
+    } catch (const std::exception& e) {
+      log_.write(LogLevel::error, "rollout_config_invalid", {{"model", model.name}, {"what", e.what()}});
+      continue;
+    }
+    const auto& st = m->controller->state();
+    if (old_revision != st.revision) {
+      log_.write(LogLevel::info, "rollout_resumed",
+                 {{"model", model.name}, {"by", "config"}, {"from_revision", old_revision}, {"revision", st.revision},
+                  {"was_latched", was_latched}, {"weight", m->controller->canary_weight_percent()}});
+      if (was_latched) alerts_.resolve(model.name);
+      persist(*m);
+    } else if (from_file && st.latched && it == models_.end()) {
+      log_.write(LogLevel::warn, "rollback_restored",
+                 {{"model", model.name}, {"revision", st.revision}, {"state_file", path},
+                  {"trigger", st.reason ? st.reason->trigger : ""}, {"slice", st.reason ? st.reason->slice : ""}});
+      fire_alert(*m);
+    } else if (!restored) {
+      persist(*m);
+    }
+    next.emplace(model.name, std::move(m));
+  }
+  for (auto& [name, old] : models_) {
+    if (!old || next.count(name)) continue;
+    if (old->controller->state().latched) alerts_.resolve(name);
+    log_.write(LogLevel::info, "rollout_removed", {{"model", name}});
+  }
+  models_ = std::move(next);
+  publish_weights();
+}
+
+void RolloutService::start() {
+  running_ = true;
+  timer_.expires_after(every_);
+  timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || !running_) return;
+    evaluate_now();
+    start();
+  });
+}
+
+void RolloutService::stop() {
+  running_ = false;
+  timer_.cancel();
+}
+
+void RolloutService::evaluate_now() {
+  drain();
+  const auto now = Clock::now();
+  const int64_t unix_ms = unix_ms_now();
+  for (auto& [name, m] : models_) judge(*m, now, unix_ms);
+}
+
+void RolloutService::judge(ModelRollout& m, Clock::time_point now, int64_t unix_ms) {
+  rollout::Decision d = m.controller->evaluate(now, unix_ms);
+  ++evaluations_[m.model];
+  m.last = std::move(d);
+  if (m.last.kind == rollout::Decision::Kind::rollback) {
+    on_rollback(m, m.last.cause ? &*m.last.cause : nullptr, "trigger");
+  } else if (m.last.kind == rollout::Decision::Kind::promote) {
+    persist(m);
+    publish_weights();
+    ++promotions_[m.model];
+    log_.write(LogLevel::info, "rollout_promoted",
+               {{"model", m.model}, {"step", m.last.to_step}, {"weight", m.last.to_weight_percent}});
+  }
+  if (m.last.hold_reason != m.hold_reason) {
+    m.hold_reason = m.last.hold_reason;
+    if (!m.hold_reason.empty())
+      log_.write(LogLevel::info, "rollout_hold", {{"model", m.model}, {"step", m.controller->state().step}, {"reason", m.hold_reason}});
+  }
+}
+
+// The order matters: the latch is on disk before anything is reported, so a crash right after cannot
+// bring the canary back; then the weight, then the people.
+void RolloutService::on_rollback(ModelRollout& m, const rollout::PairResult* cause, std::string_view actor) {
+  const bool persisted = persist(m);
+  publish_weights();
+  const auto& st = m.controller->state();
+  json::object f{{"model", m.model}, {"by", actor}, {"revision", st.revision}, {"persisted", persisted},
+                 {"weight", m.controller->canary_weight_percent()}};
+  std::string trigger = "manual", slice;
+  if (cause) {
+    const auto& t = m.controller->config().triggers[cause->trigger];
+    trigger = std::string(cause->trigger_name);
+    slice = std::string(cause->slice_name);
+    f["trigger"] = trigger;
+    f["slice"] = slice;
+    f["sli"] = sli_label(t);
+    f["numbers"] = evaluation_json(cause->eval, value_scale(t));
+  } else {
+    f["trigger"] = "manual";
+    f["reason"] = st.reason ? st.reason->message : "";
+  }
+  log_.write(LogLevel::warn, "rollback", f);
+  ++rollbacks_[{m.model, trigger, slice}];
+  fire_alert(m);
+}
+
+bool RolloutService::persist(ModelRollout& m) {
+  if (m.state_path.empty()) return true;
+  std::string error;
+  if (rollout::write_state_file(m.state_path, m.controller->state(), error)) return true;
+  ++state_write_failures_;
+  log_.write(LogLevel::error, "rollout_state_write_failed", {{"model", m.model}, {"path", m.state_path}, {"error", error}});
+  return false;
+}
+
+void RolloutService::publish_weights() {
+  std::unordered_map<std::string, double> weights;
+  for (const auto& [name, m] : models_) weights[name] = m->controller->canary_weight_percent();
+  store_.set_canary_weights(std::move(weights));
+}
+
+void RolloutService::fire_alert(const ModelRollout& m) {
+  const auto& st = m.controller->state();
+  if (!st.latched || !st.reason) return;
+  const auto& r = *st.reason;
+  RollbackAlert a;
+  a.model = m.model;
+  a.trigger = r.trigger;
+  a.slice = r.slice;
+  a.starts_at = std::chrono::system_clock::time_point(std::chrono::milliseconds(st.latched_at_unix_ms));
+  if (r.trigger == "manual" || r.trigger == "state_file") {
+    a.summary = "Canary of " + m.model + " rolled back (" + r.trigger + ")";
+    a.description = r.message;
+  } else {
+    const auto& e = r.numbers;
+    a.summary = "Canary of " + m.model + " rolled back: " + r.trigger + " on slice " + r.slice;
+    a.description = r.sli + " on slice " + r.slice + ": canary " + fmt(e.canary_rate) + " (n=" + std::to_string(e.canary_n) +
+                    ") vs baseline " + fmt(e.baseline_rate) + " (n=" + std::to_string(e.baseline_n) + "), p=" + fmt(e.p_value) +
+                    " < " + fmt(e.threshold) + ". The canary gets no traffic until an operator resumes it.";
+    a.numbers = {{"sli", r.sli},
+                 {"canary_rate", fmt(e.canary_rate)},
+                 {"baseline_rate", fmt(e.baseline_rate)},
+                 {"canary_n", std::to_string(e.canary_n)},
+                 {"baseline_n", std::to_string(e.baseline_n)},
+                 {"statistic", fmt(e.statistic)},
+                 {"p_value", fmt(e.p_value)},
+                 {"threshold", fmt(e.threshold)}};
+    if (e.canary_value != 0 || e.baseline_value != 0) {
+      a.numbers["canary_value"] = fmt(e.canary_value);
+      a.numbers["baseline_value"] = fmt(e.baseline_value);
+    }
+  }
+  a.numbers["revision"] = st.revision;
+  alerts_.fire(std::move(a));
+}
+
+RolloutService::ModelRollout* RolloutService::find(std::string_view model) {
+  auto it = models_.find(model);
+  return it == models_.end() ? nullptr : it->second.get();
+}
+
+ControlResult RolloutService::not_found(std::string_view model) const {
+  const auto snap = store_.current();
+  if (const auto* m = snap->config->find_model(model)) {
+    if (!m->canary) return {409, "Model " + std::string(model) + " has no canary.", {}};
+    return {409, "Model " + std::string(model) + " has no rollout block in the config, so nothing to roll back or "
+                 "resume; set its canary.weight in the config instead.", {}};
+  }
+  return {404, "Unknown model " + std::string(model) + ".", {}};
+}
+
+ControlResult RolloutService::rollback(std::string_view model, std::string_view reason) {
+  ModelRollout* m = find(model);
+  if (!m) return not_found(model);
+  drain();
+  if (m->controller->state().latched) {
+    const auto snap = store_.current();
+    return {200, "Already rolled back; nothing changed.", model_state(*snap->config->find_model(model), snap->find_model(model))};
+  }
+  m->controller->rollback(std::string(reason), unix_ms_now());
+  on_rollback(*m, nullptr, "admin");
+  const auto snap = store_.current();
+  return {200, "Rolled back: the canary gets no traffic until resumed.", model_state(*snap->config->find_model(model), snap->find_model(model))};
+}
+
+ControlResult RolloutService::resume(std::string_view model, std::string_view reason) {
+  ModelRollout* m = find(model);
+  if (!m) return not_found(model);
+  drain();
+  const bool was_latched = m->controller->state().latched;
+  m->controller->resume(m->controller->state().revision, Clock::now());
+  m->last = {};
+  persist(*m);
+  publish_weights();
+  if (was_latched) alerts_.resolve(m->model);
+  log_.write(LogLevel::info, "rollout_resumed",
+             {{"model", m->model}, {"by", "admin"}, {"reason", reason}, {"revision", m->controller->state().revision},
+              {"was_latched", was_latched}, {"weight", m->controller->canary_weight_percent()}});
+  const auto snap = store_.current();
+  return {200, was_latched ? "Resumed: the latch is cleared and the canary starts again." : "Restarted the rollout (it was not rolled back).",
+          model_state(*snap->config->find_model(model), snap->find_model(model))};
+}
+
+ControlResult RolloutService::set_weight(std::string_view model, std::optional<double> percent, std::string_view reason) {
+  ModelRollout* m = find(model);
+  if (!m) return not_found(model);
+  if (percent && !(*percent >= 0 && *percent <= 100)) return {400, "weight_percent must be within [0, 100].", {}};
+  m->controller->set_weight_override(percent);
+  persist(*m);
+  publish_weights();
+  log_.write(LogLevel::info, "rollout_weight_override",
+             {{"model", m->model}, {"by", "admin"}, {"reason", reason}, {"override", percent ? json::value(*percent) : json::value(nullptr)},
+              {"weight", m->controller->canary_weight_percent()}});
+  const auto snap = store_.current();
+  std::string msg = percent ? "Weight override set; it holds until the next rollout.revision." : "Weight override cleared.";
+  if (m->controller->state().latched) msg += " The canary is rolled back, so its weight stays 0 until resumed.";
+  return {200, msg, model_state(*snap->config->find_model(model), snap->find_model(model))};
+}
+
+json::object RolloutService::model_state(const config::Model& model, const ModelRuntime* rt) const {
+  json::object o;
+  o["model"] = model.name;
+  o["configured_weight"] = model.canary ? json::value(model.canary->weight_percent) : json::value(nullptr);
+  o["effective_weight"] = rt && rt->canary ? rt->canary_weight_percent : 0.0;
+  auto it = models_.find(model.name);
+  if (it == models_.end()) {
+    o["rollout"] = nullptr;
+    return o;
+  }
+  const ModelRollout& m = *it->second;
+  const auto& c = *m.controller;
+  const auto& st = c.state();
+  json::object r;
+  r["revision"] = st.revision;
+  r["latched"] = st.latched;
+  if (st.reason) {
+    json::object reason{{"trigger", st.reason->trigger}, {"slice", st.reason->slice}, {"sli", st.reason->sli},
+                        {"message", st.reason->message}};
+    if (st.reason->trigger != "manual" && st.reason->trigger != "state_file") {
+      double scale = 1.0;
+      for (const auto& t : c.config().triggers)
+        if (t.name == st.reason->trigger) scale = value_scale(t);
+      reason["numbers"] = evaluation_json(st.reason->numbers, scale);
+    }
+    r["reason"] = std::move(reason);
+  } else {
+    r["reason"] = nullptr;
+  }
+  r["latched_at"] = st.latched ? json::value(iso8601(st.latched_at_unix_ms)) : json::value(nullptr);
+  r["weight_override"] = st.weight_override ? json::value(*st.weight_override) : json::value(nullptr);
+  r["step"] = c.config().steps.empty() ? json::value(nullptr) : json::value(st.step);
+  json::array steps;
+  for (const auto& s : c.config().steps)
+    steps.push_back({{"weight_percent", s.weight_percent}, {"hold_s", std::chrono::duration<double>(s.hold).count()}});
+  r["steps"] = std::move(steps);
+  r["hold_reason"] = m.hold_reason;
+  r["evaluations"] = [&] {
+    auto e = evaluations_.find(m.model);
+    return e == evaluations_.end() ? uint64_t{0} : e->second;
+  }();
+  json::array triggers;
+  for (const auto& pr : m.last.results) {
+    const auto& t = c.config().triggers[pr.trigger];
+    json::object tr = evaluation_json(pr.eval, value_scale(t));
+    tr["trigger"] = std::string(pr.trigger_name);
+    tr["slice"] = std::string(pr.slice_name);
+    tr["sli"] = sli_label(t);
+    tr["min_samples"] = t.min_samples;
+    triggers.push_back(std::move(tr));
+  }
+  r["triggers"] = std::move(triggers);
+  o["rollout"] = std::move(r);
+  return o;
+}
+
+json::object RolloutService::state() const {
+  const auto snap = store_.current();
+  json::object o;
+  o["config_generation"] = snap->config->generation;
+  o["config_source"] = snap->config->source;
+  json::array models;
+  for (const auto& rt : snap->models) models.push_back(model_state(*rt.config, &rt));
+  o["models"] = std::move(models);
+  return o;
+}
+
+}  // namespace slipway
