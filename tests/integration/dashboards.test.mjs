@@ -140,12 +140,14 @@ function substitute(expr) {
   });
 }
 
-// The canary slips on every kind of request the dashboards look at; the baseline is clean.
+// The canary slips on every kind of request the dashboards look at; the baseline is clean. Deep schemas break
+// only in the second phase of the traffic (header x-phase: bad), so that the rollout first promotes a step
+// (its triggers pass), then the schema trigger rolls the canary back.
 const CANARY_PROFILE = `
 timing: {ttft_ms: 3, token_ms: 1, output_tokens: 12}
 refuse_when_prompt_contains: ["[harmful]"]
 slippage:
-  - {kind: schema_violation, p: 0.6, when: {min_schema_depth: 3}}
+  - {kind: schema_violation, p: 0.7, when: {min_schema_depth: 3, header: {name: x-phase, value: bad}}}
   - {kind: tool_wrong_type, p: 0.3, when: {tools: true, stream: false}}
   - {kind: tool_empty_args, p: 0.3, when: {tools: true, stream: true}}
   - {kind: refusal, p: 0.5, when: {header: {name: x-lang, value: fr}}}
@@ -181,8 +183,8 @@ function gatewayConfig({ baseline, canary, stateDir, hookUrl, logLevel = 'info',
         bucket: '1s',
         steps: [{ weight: 25, hold: '1s' }, { weight: 50, hold: '1s' }],
         triggers: [
-          { name: 'schema', sli: 'validation_failure_rate', slice: 'deep_schema', window: '60s', min_samples: 40, tolerance: { absolute: 0.02 }, confidence: 0.99 },
-          { name: 'latency', sli: 'latency', quantile: 0.95, slice: 'all', window: '60s', min_samples: 100, tolerance: { relative: 0.5 } },
+          { name: 'schema', sli: 'validation_failure_rate', slice: 'deep_schema', window: '60s', min_samples: 15, tolerance: { absolute: 0.02 }, confidence: 0.99 },
+          { name: 'refusals', sli: 'refusal_rate', slice: 'all', direction: 'either', window: '60s', min_samples: 30, tolerance: { absolute: 0.3 } },
         ],
       },
     }],
@@ -270,10 +272,11 @@ const KINDS = [
   (i) => [chat('demo', `pinned ${i}`), { 'x-slipway-tier': 'high-stakes' }],
 ];
 
-async function send(i) {
-  const [body, headers] = i % 53 === 0
+async function send(i, extraHeaders = {}) {
+  const [body, kindHeaders] = i % 53 === 0
     ? [chat('demo', `long ${i}`), {}]
     : KINDS[i % KINDS.length](i);
+  const headers = { ...kindHeaders, ...extraHeaders };
   if (i % 53 === 0) body.messages[0].content = LONG;
   if (i % 97 === 1) headers['x-sim-fault'] = 'http_503';
   body.user = `user-${i % 400}`;
@@ -305,11 +308,22 @@ test('live: every panel query returns data from a Prometheus that scraped the ga
   mark = gw.writeConfig(gatewayConfig({ ...gw.cfg, logLevel: 'warn', weight: 150 }));
   await gw.waitForReject({ from: mark });
 
-  const statuses = await pool(900, 24, (i) => send(i + 1));
+  // Phase 1: every kind of request, deep schemas clean on the canary: the triggers pass, a step is promoted.
+  const metricsText = async () => (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+  const statuses = await pool(600, 24, (i) => send(i + 1));
+  const promoted = await waitFor(async () => /^slipway_rollout_promotions_total\{[^}]*model="demo"[^}]*\} [1-9]/m.test(await metricsText()),
+    { timeoutMs: 8000, intervalMs: 250, what: 'a promotion' }).then(() => true, (e) => e.message);
+  t.diagnostic(`phase 1 promotion: ${promoted}`);
+  // Phase 2: deep schemas break on the canary (x-phase: bad): the schema trigger rolls the canary back.
+  statuses.push(...await pool(300, 24, (i) => send(i * KINDS.length + 3, { 'x-phase': 'bad' })));
   const byStatus = statuses.reduce((m, s) => ({ ...m, [s]: (m[s] ?? 0) + 1 }), {});
-  assert.ok((byStatus[200] ?? 0) > 800, `statuses: ${JSON.stringify(byStatus)}`);
+  assert.ok((byStatus[200] ?? 0) > 850, `statuses: ${JSON.stringify(byStatus)}`);
+  const rolledBack = await waitFor(async () => /^slipway_rollback_active\{[^}]*model="demo"[^}]*\} 1/m.test(await metricsText()),
+    { timeoutMs: 8000, intervalMs: 250, what: 'an automatic rollback' }).then(() => true, (e) => e.message);
+  t.diagnostic(`phase 2 automatic rollback: ${rolledBack}`);
 
-  // An operator's rollback through the admin API (counted as trigger="manual", alert to the webhook).
+  // An operator's rollback through the admin API (after the automatic one: "already rolled back"; without
+  // it, this one is counted as trigger="manual"). Alerts go to the webhook either way.
   const rb = await fetch(`http://127.0.0.1:${adminPort}/admin/v1/models/demo/rollback`, {
     method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
     body: JSON.stringify({ reason: 'dashboards test' }),
@@ -365,6 +379,12 @@ test('live: every panel query returns data from a Prometheus that scraped the ga
     const rules = (await prom.rules()).flatMap((g) => g.rules);
     assert.equal(rules.filter((r) => r.type === 'alerting').length, 5);
     for (const r of rules) assert.equal(r.health, 'ok', `${r.name}: ${r.lastError}`);
+  });
+  await t.test('the rollout promoted a step, then the schema trigger rolled the canary back', async () => {
+    const text = await metricsText();
+    assert.match(text, /^slipway_rollout_promotions_total\{[^}]*model="demo"[^}]*\} [1-9]/m, 'a promotion in phase 1');
+    assert.match(text, /^slipway_rollbacks_total\{(?=[^}]*trigger="schema")(?=[^}]*slice="deep_schema")[^}]*\} 1/m, 'an automatic rollback by the schema trigger');
+    assert.ok(hookHits > 0, 'the webhook received the rollback alert');
   });
   await t.test('SlipwayCanaryRolledBack fires after the rollback', async () => {
     await waitFor(async () => (await prom.alerts()).some((a) => a.labels.alertname === 'SlipwayCanaryRolledBack' && a.labels.model === 'demo' && a.state === 'firing'),

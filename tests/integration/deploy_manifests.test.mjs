@@ -326,6 +326,13 @@ test('prometheus: promtool checks the alert rules and runs their unit tests', { 
   assert.equal(r.status, 0, r.stdout + r.stderr);
 });
 
+test('prometheus: promtool checks the example prometheus.yml with both rule files', { skip: promtool ? false : 'promtool not installed (Debian package prometheus)' }, () => {
+  const r = spawnSync(promtool, ['check', 'config', path.join(DEPLOY, 'prometheus/prometheus.yml')], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /SUCCESS: 13 rules found/);
+  assert.match(r.stdout, /SUCCESS: 5 rules found/);
+});
+
 test('prometheus: each alert has severity, summary and a runbook_url whose anchor exists in docs/runbook.md', () => {
   const rules = YAML.parse(read('deploy/prometheus/alert_rules.yml')).groups.flatMap((g) => g.rules);
   const names = rules.map((r) => r.alert);
