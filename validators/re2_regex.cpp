@@ -41,50 +41,29 @@ using valijson::adapters::Adapter;
 using valijson::constraints::Constraint;
 using valijson::constraints::PolyConstraint;
 
-class PatternConstraint final : public PolyConstraint {
- public:
-  PatternConstraint(std::shared_ptr<const RE2> re, std::string pattern)
-      : re_(std::move(re)), pattern_(std::move(pattern)) {}
+}  // namespace
 
-  bool validate(const Adapter& target, const std::vector<std::string>& context,
-                ValidationResults* results) const override {
-    if (!target.maybeString()) return true;
-    std::string s;
-    if (!target.getString(s)) return true;
-    if (RE2::PartialMatch(s, *re_)) return true;
-    if (results) results->pushError(context, "must match pattern '" + pattern_ + "' (pattern)");
-    return false;
-  }
+bool Re2PatternConstraint::validate(const Adapter& target, const std::vector<std::string>& context,
+                                    ValidationResults* results) const {
+  if (!target.maybeString()) return true;
+  std::string s;
+  if (!target.getString(s)) return true;
+  if (RE2::PartialMatch(s, *re_)) return true;
+  if (results) results->pushError(context, "must match pattern '" + pattern_ + "' (pattern)");
+  return false;
+}
 
- private:
-  Constraint* cloneInto(void* where) const override { return new (where) PatternConstraint(*this); }
-  size_t sizeOf() const override { return sizeof(PatternConstraint); }
+bool FormatCheckConstraint::validate(const Adapter& target, const std::vector<std::string>& context,
+                                     ValidationResults* results) const {
+  if (f_ == Format::unknown || !target.maybeString()) return true;
+  std::string s;
+  if (!target.getString(s)) return true;
+  if (check_format(f_, s)) return true;
+  if (results) results->pushError(context, "must be a valid " + std::string(format_name(f_)) + " (format)");
+  return false;
+}
 
-  std::shared_ptr<const RE2> re_;
-  std::string pattern_;
-};
-
-class FormatConstraint final : public PolyConstraint {
- public:
-  explicit FormatConstraint(Format f) : f_(f) {}
-
-  bool validate(const Adapter& target, const std::vector<std::string>& context,
-                ValidationResults* results) const override {
-    if (f_ == Format::unknown || !target.maybeString()) return true;
-    std::string s;
-    if (!target.getString(s)) return true;
-    if (check_format(f_, s)) return true;
-    if (results)
-      results->pushError(context, "must be a valid " + std::string(format_name(f_)) + " (format)");
-    return false;
-  }
-
- private:
-  Constraint* cloneInto(void* where) const override { return new (where) FormatConstraint(*this); }
-  size_t sizeOf() const override { return sizeof(FormatConstraint); }
-
-  Format f_;
-};
+namespace {
 
 class PatternBuilder final : public valijson::ConstraintBuilder {
  public:
@@ -95,7 +74,7 @@ class PatternBuilder final : public valijson::ConstraintBuilder {
     std::string err;
     auto re = set_->compile(pattern, err);
     if (!re) throw std::runtime_error(err);
-    return new PatternConstraint(std::move(re), std::move(pattern));
+    return new Re2PatternConstraint(std::move(re), std::move(pattern));
   }
 
  private:
@@ -107,7 +86,7 @@ class FormatBuilder final : public valijson::ConstraintBuilder {
   Constraint* make(const Adapter& value) const override {
     std::string name;
     if (!value.getString(name)) throw std::runtime_error("'format' must be a string");
-    return new FormatConstraint(format_from_name(name));
+    return new FormatCheckConstraint(format_from_name(name));
   }
 };
 

@@ -10,6 +10,9 @@
 #include <string_view>
 
 #include <re2/re2.h>
+#include <valijson/constraints/concrete_constraints.hpp>
+
+#include "validators/formats.hpp"
 
 namespace valijson {
 class SchemaParser;
@@ -32,6 +35,42 @@ class Re2PatternSet {
  private:
   int max_program_size_;
   std::map<std::string, std::shared_ptr<const RE2>, std::less<>> compiled_;
+};
+
+// The constraints valijson runs for the two keywords. Declared here (not hidden in the .cpp) because the
+// compiled check tree (check_tree.cpp) reads them back out of valijson's schema: the RE2 program and the format.
+class Re2PatternConstraint final : public valijson::constraints::PolyConstraint {
+ public:
+  Re2PatternConstraint(std::shared_ptr<const RE2> re, std::string pattern)
+      : re_(std::move(re)), pattern_(std::move(pattern)) {}
+
+  bool validate(const valijson::adapters::Adapter& target, const std::vector<std::string>& context,
+                valijson::ValidationResults* results) const override;
+
+  const std::shared_ptr<const RE2>& re() const { return re_; }
+
+ private:
+  Constraint* cloneInto(void* where) const override { return new (where) Re2PatternConstraint(*this); }
+  size_t sizeOf() const override { return sizeof(Re2PatternConstraint); }
+
+  std::shared_ptr<const RE2> re_;
+  std::string pattern_;
+};
+
+class FormatCheckConstraint final : public valijson::constraints::PolyConstraint {
+ public:
+  explicit FormatCheckConstraint(Format f) : f_(f) {}
+
+  bool validate(const valijson::adapters::Adapter& target, const std::vector<std::string>& context,
+                valijson::ValidationResults* results) const override;
+
+  Format format() const { return f_; }
+
+ private:
+  Constraint* cloneInto(void* where) const override { return new (where) FormatCheckConstraint(*this); }
+  size_t sizeOf() const override { return sizeof(FormatCheckConstraint); }
+
+  Format f_;
 };
 
 // Registers the `pattern` and `format` keyword builders on a valijson parser. The builders share `set`

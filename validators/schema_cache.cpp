@@ -7,6 +7,7 @@
 #include <valijson/adapters/boost_json_adapter.hpp>
 #include <valijson/schema_parser.hpp>
 
+#include "validators/check_tree.hpp"
 #include "validators/json_util.hpp"
 #include "validators/re2_regex.hpp"
 #include "validators/ref_graph.hpp"
@@ -89,6 +90,11 @@ class Rewriter {
         ++patterns;
         o.emplace(kPatternKeyword, v);
         continue;
+      }
+      if (key == "multipleOf" || key == "divisibleBy") {
+        // valijson computes `value % divisor` on integers: 0 (or -1 against INT64_MIN) traps and kills the
+        // process. JSON Schema requires a number strictly greater than 0 anyway.
+        if (!v.is_number() || !(v.to_number<double>() > 0)) return fail(kpath, "must be a number greater than 0");
       }
       if (key == "format" && v.is_string()) {
         o.emplace(kFormatKeyword, v);
@@ -224,6 +230,7 @@ std::variant<SchemaHandle, CompileError> compile_schema(const bj::value& schema,
   } catch (const std::exception& e) {
     return CompileError{std::string("/: schema rejected: ") + e.what()};
   }
+  out->tree = CheckTree::build(out->schema, out->tree_unsupported);
   return SchemaHandle(std::move(out));
 }
 

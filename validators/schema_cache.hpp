@@ -18,6 +18,7 @@
 namespace slipway::validators {
 
 class Re2PatternSet;
+class CheckTree;
 
 struct CompiledSchema {
   valijson::Schema schema;
@@ -29,6 +30,10 @@ struct CompiledSchema {
   // longer than kMaxPatternPropertyKey are not handed to it (see validate_against).
   bool has_pattern_properties = false;
   std::shared_ptr<Re2PatternSet> regexes;  // keeps the RE2 programs alive
+  // The same schema as a check tree over simdjson's DOM (the fast path, see check_tree.hpp); null when the
+  // schema uses a keyword the tree does not compile, and then `tree_unsupported` says which.
+  std::shared_ptr<const CheckTree> tree;
+  std::string tree_unsupported;
 };
 using SchemaHandle = std::shared_ptr<const CompiledSchema>;
 

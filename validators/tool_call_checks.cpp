@@ -4,15 +4,30 @@
 #include <vector>
 
 #include <boost/json/parser.hpp>
+#include <simdjson.h>
 
+#include "validators/check_tree.hpp"
 #include "validators/json_checks.hpp"
 
 namespace slipway::validators {
 
 namespace bj = boost::json;
 
+namespace {
+
+// The fast path: arguments that parse (simdjson) as an object the check tree accepts.
+bool arguments_proven(simdjson::dom::parser* parser, const ToolSpec& spec, std::string_view args) {
+  if (!parser || !spec.parameters || !spec.parameters->tree) return false;
+  auto parsed = parser->parse(args.data(), args.size(), true);
+  if (parsed.error()) return false;
+  simdjson::dom::element root = parsed.value_unsafe();
+  return root.is_object() && spec.parameters->tree->check(root) == FastVerdict::valid;
+}
+
+}  // namespace
+
 void check_tool_calls(const Expectations& x, const AssembledChoice& c, valijson::Validator& v, Verdict& out,
-                      std::string_view prefix) {
+                      std::string_view prefix, simdjson::dom::parser* fast_parser) {
   const size_t n = c.tool_calls.size();
   out.tool_calls += n;
   std::string pre(prefix);
@@ -65,6 +80,10 @@ void check_tool_calls(const Expectations& x, const AssembledChoice& c, valijson:
     std::string_view args = tc.arguments;
     size_t b = args.find_first_not_of(" \t\r\n");
     bool empty_args = !tc.arguments_present || b == std::string_view::npos;
+    if (!empty_args && arguments_proven(fast_parser, *spec, args)) {
+      if (valid) ++out.tool_calls_valid;
+      continue;
+    }
     bj::value doc;
     if (empty_args) {
       doc = bj::object();

@@ -4,8 +4,10 @@
 
 #include <boost/json/monotonic_resource.hpp>
 
+#include <simdjson.h>
 #include <valijson/validator.hpp>
 
+#include "validators/check_tree.hpp"
 #include "validators/json_checks.hpp"
 #include "validators/tool_call_checks.hpp"
 
@@ -15,7 +17,12 @@ Validator::Validator(Limits limits, RefusalConfig refusal)
     : limits_(limits),
       cache_(limits.schema_cache_entries),
       refusal_(std::move(refusal)),
-      evaluator_(std::make_unique<valijson::Validator>(valijson::Validator::kStrongTypes)) {}
+      evaluator_(std::make_unique<valijson::Validator>(valijson::Validator::kStrongTypes)),
+      fast_parser_(std::make_unique<simdjson::dom::parser>()) {
+  // Shallower than parse_json_text's 256 levels, so whatever simdjson accepts Boost.JSON accepts too; deeper
+  // documents take the valijson path, which reports the depth error.
+  if (fast_parser_->allocate(64 * 1024, kFastPathMaxDepth) != simdjson::SUCCESS) fast_parser_.reset();
+}
 
 Validator::~Validator() = default;
 
@@ -50,6 +57,23 @@ std::string score_text(double s) {
 
 }  // namespace
 
+bool Validator::structured_output_proven(const Expectations& x, std::string_view content, bool& container) {
+  const CheckTree* tree = nullptr;
+  if (x.response_format == ResponseFormatKind::json_schema) {
+    if (!x.schema || !x.schema->tree) return false;
+    tree = x.schema->tree.get();
+  } else if (x.response_format != ResponseFormatKind::json_object) {
+    return false;
+  }
+  if (!fast_parser_) return false;
+  auto parsed = fast_parser_->parse(content.data(), content.size(), true);
+  if (parsed.error()) return false;  // Boost.JSON re-parses it and words the error
+  simdjson::dom::element root = parsed.value_unsafe();
+  container = root.is_object() || root.is_array();
+  if (!tree) return root.is_object();
+  return tree->check(root) == FastVerdict::valid;
+}
+
 void Validator::validate_choice(const Expectations& x, const AssembledChoice& c, bool too_large,
                                 std::string_view prefix, Verdict& out) {
   std::string pre(prefix);
@@ -68,14 +92,17 @@ void Validator::validate_choice(const Expectations& x, const AssembledChoice& c,
   // refusal classifier is not run on it (the refusal field still counts).
   const bool json_mode = x.response_format != ResponseFormatKind::text;
   const bool check_json = json_mode && !too_large && !has_calls && !has_refusal_field && has_content;
+  // Fast path first: when it proves the content valid, the Boost.JSON parse and valijson are skipped.
+  bool container = false;
+  const bool proven = check_json && structured_output_proven(x, c.content, container);
   unsigned char arena[16384];
   boost::json::monotonic_resource mr(arena, sizeof arena);
   boost::json::value doc;
   std::string json_err;
-  const bool parsed = check_json && parse_json_text(c.content, doc, json_err, &mr);
+  const bool parsed = proven || (check_json && parse_json_text(c.content, doc, json_err, &mr));
+  if (!proven) container = parsed && (doc.is_object() || doc.is_array());
 
-  RefusalResult rr = (parsed && (doc.is_object() || doc.is_array())) ? refusal_.classify({}, c.refusal)
-                                                                    : refusal_.classify(c.content, c.refusal);
+  RefusalResult rr = (parsed && container) ? refusal_.classify({}, c.refusal) : refusal_.classify(c.content, c.refusal);
   if (rr.refusal) {
     out.refusal = true;
     out.add(FindingKind::refusal,
@@ -90,7 +117,7 @@ void Validator::validate_choice(const Expectations& x, const AssembledChoice& c,
   }
 
   if (!too_large) {
-    check_tool_calls(x, c, *evaluator_, out, pre);
+    check_tool_calls(x, c, *evaluator_, out, pre, fast_parser_.get());
     if (!has_calls && has_content) {
       std::string d;
       if (find_tool_call_in_content(x, c.content, d)) out.add(FindingKind::tool_call_in_content, pre + d, "/content");
@@ -100,7 +127,7 @@ void Validator::validate_choice(const Expectations& x, const AssembledChoice& c,
   }
 
   // Structured output: checked when there is content to check (a refusal field or a tool call replaces it).
-  if (!check_json) return;
+  if (!check_json || proven) return;
   if (!parsed) {
     out.add(FindingKind::json_invalid, pre + "/content: " + json_err + fence_hint(c.content) + " (json)", "/content");
     return;

@@ -22,6 +22,9 @@
 namespace valijson {
 class Validator;
 }
+namespace simdjson::dom {
+class parser;
+}
 
 namespace slipway::validators {
 
@@ -51,11 +54,15 @@ class Validator {
  private:
   void validate_choice(const Expectations& x, const AssembledChoice& c, bool too_large, std::string_view prefix,
                        Verdict& out);
+  // The fast path of JSON mode and JSON Schema: simdjson parse + compiled check tree. True when the content is
+  // proven to be what was asked for; false means "not proven" and the valijson path decides.
+  bool structured_output_proven(const Expectations& x, std::string_view content, bool& container);
 
   Limits limits_;
   SchemaCache cache_;
   RefusalClassifier refusal_;
   std::unique_ptr<valijson::Validator> evaluator_;
+  std::unique_ptr<simdjson::dom::parser> fast_parser_;
 };
 
 }  // namespace slipway::validators
