@@ -6,7 +6,6 @@
 #include "tools/replay/stats.hpp"
 
 using namespace slipway::replay;
-using Catch::Approx;
 
 TEST_CASE("two_sided_z is the normal quantile of the confidence", "[replay][stats]") {
   CHECK(two_sided_z(0.95) == Approx(1.959963985).epsilon(1e-9));
@@ -84,12 +83,14 @@ TEST_CASE("paired interval: identical sides give a small interval around 0", "[r
   CHECK(d.upper > 0.0);
   Interval independent = newcombe_independent(36, 40, 36, 40, 0.95);
   CHECK(d.upper - d.lower < independent.upper - independent.lower);
-  // Every case passing on both sides: the Wilson bounds at 1 leave the upper bound at 0 exactly.
+  // Every case passing on both sides: phi is 0 (empty margins) and the interval is +-(1 - Wilson lower bound
+  // of 20/20) = +-0.1611, as Newcombe's 0/n - 0/n examples are +-(Wilson upper bound of 0/n).
   PairedCounts all_pass;
   all_pass.both = 20;
   d = newcombe_paired(all_pass, 0.95);
-  CHECK(d.upper == Approx(0.0).margin(1e-12));
-  CHECK(d.lower < 0.0);
+  CHECK(d.upper == Approx(1.0 - wilson_interval(20, 20, 0.95).lower).margin(1e-12));
+  CHECK(d.upper == Approx(0.1611).margin(5e-5));
+  CHECK(d.lower == Approx(-d.upper).margin(1e-12));
 }
 
 TEST_CASE("paired interval: a real drop is significant, a lone flip is not", "[replay][stats]") {

@@ -9,7 +9,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 src="$(cd "$here/../.." && pwd)"
-build="${1:-$src/build}"
+build="$(cd "${1:-$src/build}" && pwd)"
 shift || true
 sim="$build/vllm-sim"
 replay="$build/slipway-replay"
@@ -41,7 +41,8 @@ baseline_port="$(port_of baseline)"
 candidate_port="$(port_of candidate)"
 
 set +e
-"$replay" --golden "$here/golden/example.jsonl" --baseline "http://127.0.0.1:$baseline_port" \
+cd "$src"   # the report names the golden file by its path in the repository
+"$replay" --golden tools/replay/golden/example.jsonl --baseline "http://127.0.0.1:$baseline_port" \
   --candidate "http://127.0.0.1:$candidate_port" --concurrency 8 "$@"
 status=$?
 set -e
