@@ -348,14 +348,17 @@ net::awaitable<void> AlertNotifier::Impl::deliver(std::shared_ptr<Impl> self, st
         std::lock_guard lock(self->mutex);
         auto& accepted = r == Receiver::alertmanager ? self->counts.alertmanager_accepted : self->counts.webhook_accepted;
         auto& failed = r == Receiver::alertmanager ? self->counts.alertmanager_failed : self->counts.webhook_failed;
-        ++(out.accepted ? accepted : failed);
-        if (self->stopped) break;
+        // An attempt of a form that was replaced meanwhile (or cut short by that) is abandoned, not failed.
+        const bool abandoned = self->stopped || job->superseded;
+        if (out.accepted) ++accepted;
+        else if (!abandoned) ++failed;
+        if (abandoned) break;
         if (out.accepted) {
           self->log.write(LogLevel::info, "alert_sent",
                           {{"receiver", receiver_name(r)}, {"model", job->alert.model}, {"status", status},
                            {"attempt", attempt}, {"http_status", out.status}});
           job->accepted.insert(r);
-          if (job->resolved || job->superseded) {
+          if (job->resolved) {
             done = true;
           } else {
             // Re-sent while it fires: Alertmanager resolves an alert it has not heard of for resolve_timeout.
@@ -367,8 +370,7 @@ net::awaitable<void> AlertNotifier::Impl::deliver(std::shared_ptr<Impl> self, st
         } else {
           wait = self->jittered(backoff);
           backoff = std::min(backoff * 2, kMaxRetry);
-          if (!job->superseded)
-            self->log.write(LogLevel::warn, "alert_failed",
+          self->log.write(LogLevel::warn, "alert_failed",
                             {{"receiver", receiver_name(r)}, {"model", job->alert.model}, {"status", status},
                              {"attempt", attempt}, {"error", out.error},
                              {"retry_in_ms", std::chrono::duration_cast<std::chrono::milliseconds>(wait).count()}});

@@ -528,7 +528,8 @@ struct Alertmanager {
 std::optional<json::object> listed_alert(unsigned short port, std::string_view model) {
   auto res = http_call(http::verb::get, port, "/api/v2/alerts");
   if (res.status != 200) return std::nullopt;
-  for (const auto& a : json::parse(res.body).as_array()) {
+  const json::value alerts = json::parse(res.body);  // named: a range-for over a temporary's member dangles
+  for (const auto& a : alerts.as_array()) {
     const auto& labels = a.at("labels").as_object();
     if (labels.contains("model") && str(labels.at("model")) == model && str(labels.at("alertname")) == "SlipwayCanaryRolledBack")
       return a.as_object();
