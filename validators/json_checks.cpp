@@ -167,7 +167,7 @@ bool find_long_key(const bj::value& v, size_t max, std::string& ptr, int depth =
 }  // namespace
 
 bool validate_against(valijson::Validator& v, const CompiledSchema& schema, const bj::value& instance,
-                      std::vector<SchemaError>& errors, size_t max_errors) {
+                      std::vector<SchemaError>& errors, size_t max_errors, bool known_invalid) {
   if (schema.has_pattern_properties) {
     // valijson 1.0 runs patternProperties with std::regex (backtracking, recursive): keep long keys away from it.
     std::string ptr;
@@ -178,17 +178,20 @@ bool validate_against(valijson::Validator& v, const CompiledSchema& schema, cons
     }
   }
   valijson::adapters::BoostJsonAdapter target(instance);
-  bool ok;
-  try {
-    ok = v.validate(schema.schema, target, nullptr);
-  } catch (const std::exception& e) {
-    errors.push_back({"", std::string("schema evaluation failed: ") + e.what()});
-    return false;
+  if (!known_invalid) {
+    bool ok;
+    try {
+      ok = v.validate(schema.schema, target, nullptr);
+    } catch (const std::exception& e) {
+      errors.push_back({"", std::string("schema evaluation failed: ") + e.what()});
+      return false;
+    }
+    if (ok) return true;
   }
-  if (ok) return true;
   valijson::ValidationResults results;
   try {
-    v.validate(schema.schema, target, &results);
+    // The collecting pass decides too: should it find the instance valid after all, valijson wins.
+    if (v.validate(schema.schema, target, &results)) return true;
   } catch (const std::exception& e) {
     errors.push_back({"", std::string("schema evaluation failed: ") + e.what()});
     return false;

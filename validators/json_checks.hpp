@@ -30,9 +30,10 @@ bool parse_json_text(std::string_view text, boost::json::value& out, std::string
                      boost::json::storage_ptr sp = {});
 
 // Validates `instance`: fast pass first (stops at the first failure), then a full pass collecting at most
-// `max_errors` errors, wrapper messages ("Failed to validate item #3") dropped.
+// `max_errors` errors, wrapper messages ("Failed to validate item #3") dropped. `known_invalid` (the check
+// tree already said invalid) skips the fast pass; the collecting pass still has the last word.
 bool validate_against(valijson::Validator& v, const CompiledSchema& schema, const boost::json::value& instance,
-                      std::vector<SchemaError>& errors, size_t max_errors = 16);
+                      std::vector<SchemaError>& errors, size_t max_errors = 16, bool known_invalid = false);
 
 // Turns valijson's context (["<root>", "[items]", "[3]"]) into a JSON pointer ("/items/3").
 std::string context_to_pointer(const std::vector<std::string>& context);

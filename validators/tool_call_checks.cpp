@@ -15,13 +15,14 @@ namespace bj = boost::json;
 
 namespace {
 
-// The fast path: arguments that parse (simdjson) as an object the check tree accepts.
-bool arguments_proven(simdjson::dom::parser* parser, const ToolSpec& spec, std::string_view args) {
-  if (!parser || !spec.parameters || !spec.parameters->tree) return false;
+// The fast path: arguments that parse (simdjson) as an object, checked on the tree. `valid` is final.
+FastVerdict arguments_fast(simdjson::dom::parser* parser, const ToolSpec& spec, std::string_view args) {
+  if (!parser || !spec.parameters || !spec.parameters->tree) return FastVerdict::undecided;
   auto parsed = parser->parse(args.data(), args.size(), true);
-  if (parsed.error()) return false;
+  if (parsed.error()) return FastVerdict::undecided;
   simdjson::dom::element root = parsed.value_unsafe();
-  return root.is_object() && spec.parameters->tree->check(root) == FastVerdict::valid;
+  if (!root.is_object()) return FastVerdict::undecided;
+  return spec.parameters->tree->check(root);
 }
 
 }  // namespace
@@ -80,7 +81,8 @@ void check_tool_calls(const Expectations& x, const AssembledChoice& c, valijson:
     std::string_view args = tc.arguments;
     size_t b = args.find_first_not_of(" \t\r\n");
     bool empty_args = !tc.arguments_present || b == std::string_view::npos;
-    if (!empty_args && arguments_proven(fast_parser, *spec, args)) {
+    const FastVerdict fast = empty_args ? FastVerdict::undecided : arguments_fast(fast_parser, *spec, args);
+    if (fast == FastVerdict::valid) {
       if (valid) ++out.tool_calls_valid;
       continue;
     }
@@ -102,7 +104,7 @@ void check_tool_calls(const Expectations& x, const AssembledChoice& c, valijson:
     }
     if (spec->parameters) {
       std::vector<SchemaError> errors;
-      if (!validate_against(v, *spec->parameters, doc, errors)) {
+      if (!validate_against(v, *spec->parameters, doc, errors, 16, fast == FastVerdict::invalid)) {
         for (const auto& e : errors)
           out.add(FindingKind::tool_args_schema_violation,
                   who + ": " + (e.pointer.empty() ? std::string("/") : e.pointer) + ": " + e.message +

@@ -57,21 +57,21 @@ std::string score_text(double s) {
 
 }  // namespace
 
-bool Validator::structured_output_proven(const Expectations& x, std::string_view content, bool& container) {
+FastVerdict Validator::structured_output_fast(const Expectations& x, std::string_view content, bool& container) {
   const CheckTree* tree = nullptr;
   if (x.response_format == ResponseFormatKind::json_schema) {
-    if (!x.schema || !x.schema->tree) return false;
+    if (!x.schema || !x.schema->tree) return FastVerdict::undecided;
     tree = x.schema->tree.get();
   } else if (x.response_format != ResponseFormatKind::json_object) {
-    return false;
+    return FastVerdict::undecided;
   }
-  if (!fast_parser_) return false;
+  if (!fast_parser_) return FastVerdict::undecided;
   auto parsed = fast_parser_->parse(content.data(), content.size(), true);
-  if (parsed.error()) return false;  // Boost.JSON re-parses it and words the error
+  if (parsed.error()) return FastVerdict::undecided;  // Boost.JSON re-parses it and words the error
   simdjson::dom::element root = parsed.value_unsafe();
   container = root.is_object() || root.is_array();
-  if (!tree) return root.is_object();
-  return tree->check(root) == FastVerdict::valid;
+  if (!tree) return root.is_object() ? FastVerdict::valid : FastVerdict::undecided;
+  return tree->check(root);
 }
 
 void Validator::validate_choice(const Expectations& x, const AssembledChoice& c, bool too_large,
@@ -94,7 +94,8 @@ void Validator::validate_choice(const Expectations& x, const AssembledChoice& c,
   const bool check_json = json_mode && !too_large && !has_calls && !has_refusal_field && has_content;
   // Fast path first: when it proves the content valid, the Boost.JSON parse and valijson are skipped.
   bool container = false;
-  const bool proven = check_json && structured_output_proven(x, c.content, container);
+  const FastVerdict fast = check_json ? structured_output_fast(x, c.content, container) : FastVerdict::undecided;
+  const bool proven = fast == FastVerdict::valid;
   unsigned char arena[16384];
   boost::json::monotonic_resource mr(arena, sizeof arena);
   boost::json::value doc;
@@ -140,7 +141,7 @@ void Validator::validate_choice(const Expectations& x, const AssembledChoice& c,
   }
   if (!x.schema) return;
   std::vector<SchemaError> errors;
-  if (!validate_against(*evaluator_, *x.schema, doc, errors)) {
+  if (!validate_against(*evaluator_, *x.schema, doc, errors, 16, fast == FastVerdict::invalid)) {
     for (auto& e : errors)
       out.add(FindingKind::schema_violation, pre + (e.pointer.empty() ? std::string("/") : e.pointer) + ": " + e.message,
               e.pointer);

@@ -13,6 +13,7 @@
 #include <boost/json/value.hpp>
 
 #include "validators/assembled_response.hpp"
+#include "validators/check_tree.hpp"
 #include "validators/refusal_classifier.hpp"
 #include "validators/request_expectations.hpp"
 #include "validators/schema_cache.hpp"
@@ -54,9 +55,9 @@ class Validator {
  private:
   void validate_choice(const Expectations& x, const AssembledChoice& c, bool too_large, std::string_view prefix,
                        Verdict& out);
-  // The fast path of JSON mode and JSON Schema: simdjson parse + compiled check tree. True when the content is
-  // proven to be what was asked for; false means "not proven" and the valijson path decides.
-  bool structured_output_proven(const Expectations& x, std::string_view content, bool& container);
+  // The fast path of JSON mode and JSON Schema: simdjson parse + compiled check tree. `valid` when the content
+  // is proven to be what was asked for; otherwise the valijson path decides (and words the findings).
+  FastVerdict structured_output_fast(const Expectations& x, std::string_view content, bool& container);
 
   Limits limits_;
   SchemaCache cache_;
