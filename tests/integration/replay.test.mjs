@@ -3,6 +3,7 @@
 // - Candidate with slippage confined to ONE slice (tests/data/replay_slip_nested_schema.yaml: schema
 //   violations on schemas nested 3+ levels, p 0.6): exit 1; the report flags nested_schema (and the "all"
 //   aggregate it drags down) with the numbers the simulator's own log confirms, and no other slice.
+// - A candidate answering HTTP 503 on one slice: those are failures of that side (exit 1), not exit 2.
 // - A golden file with bad lines: each reported with its line number on stderr, the rest still runs.
 // - An unreachable candidate, a missing file, bad usage: exit 2.
 // The golden set is tests/data/replay_sim_golden.jsonl (72 cases the clean simulator can pass).
@@ -166,6 +167,30 @@ test('thresholds file: a looser rule for the slice turns the same run into exit 
   const bad = await replay(['--golden', GOLDEN, '--baseline', clean1.url, '--candidate', slipping.url, '--thresholds', file]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /thresholds\.yaml:2: slices\.nested_schema: unknown key "max_drop"/);
+}));
+
+test('HTTP errors of one side are failures of that side\'s properties, not a usage error (exit 1, not 2)', withLogs(async () => {
+  // A candidate that answers 503 to every request offering tools (the 12 cases of the tools slice).
+  const profile = path.join(tmpDir(), 'tools-503.yaml');
+  fs.writeFileSync(profile, 'seed: 11\nfaults:\n  - kind: http_503\n    when: {tools: true}\n');
+  const failing = await startSim({ model: 'm', name: 'tools-503', profile, ttftMs: 0, tokenMs: 0 });
+  const out = path.join(tmpDir(), 'http-errors.json');
+  const r = await replay(['--golden', GOLDEN, '--baseline', clean1.url, '--candidate', failing.url, '--report', out]);
+  assert.equal(r.code, 1, `exit ${r.code}\n${r.stderr}`);
+  const report = JSON.parse(fs.readFileSync(out, 'utf8'));
+  assert.equal(report.candidate.http_errors, 12);
+  assert.equal(report.candidate.answered, 72);
+  for (const p of ['valid', 'tool', 'tool_args_valid']) {
+    const x = row(report, 'tools', p);
+    assert.equal(x.baseline.rate, 1, p);
+    assert.equal(x.candidate.passes, 0, p);
+    assert.equal(x.verdict, 'regressed', p);
+  }
+  assert.deepEqual(report.regressed_slices.filter((s) => s !== 'all'), ['tools']);
+  const c = report.cases.find((x) => x.id === 'tool-00');
+  assert.equal(c.candidate.status, 503);
+  assert.ok(c.candidate.failed.every((f) => f.why === 'HTTP 503'), JSON.stringify(c.candidate));
+  await failing.stop();
 }));
 
 test('bad golden lines are reported with their line numbers and skipped; the run goes on', withLogs(async () => {
