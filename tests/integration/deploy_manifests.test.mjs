@@ -190,6 +190,62 @@ test('kubernetes: Service, PodMonitor and PodDisruptionBudget select the pods on
   assert.ok(pdb.spec.minAvailable < deploy().spec.replicas, 'the PDB lets a drain evict one pod');
 });
 
+test('kubernetes: the gateway runs from the ConfigMap laid out as the kubelet mounts it, and reloads on its symlink swap', withLogs(async () => {
+  // The kubelet mounts a ConfigMap as <mount>/slipway.yaml -> ..data/slipway.yaml, ..data -> ..<timestamp>/,
+  // and applies an update by writing a new ..<timestamp>/ and renaming a new ..data symlink over the old one.
+  // Only what cannot work in a test changes: loopback ephemeral ports, a temp state_dir.
+  const c = container();
+  const args = c.args;
+  const mountPath = c.volumeMounts.find((m) => m.name === 'config').mountPath;
+  const configArg = args[args.indexOf('--config') + 1];
+  const cfg = YAML.parse(cm().data['slipway.yaml']);
+  const stateDir = path.join(tmpDir(), 'k8s-state');
+  fs.mkdirSync(stateDir, { recursive: true });
+  const local = (weight) => {
+    const d = YAML.parseDocument(cm().data['slipway.yaml']);
+    d.setIn(['listen', 'address'], '127.0.0.1'); d.setIn(['listen', 'port'], 0);
+    d.setIn(['admin', 'address'], '127.0.0.1'); d.setIn(['admin', 'port'], 0);
+    d.set('state_dir', stateDir);
+    if (weight !== undefined) d.setIn(['models', 0, 'canary', 'weight'], weight);
+    return d.toString();
+  };
+  const mount = path.join(tmpDir(), 'k8s-mount');
+  fs.mkdirSync(path.join(mount, '..2026_11_23_10_00_00.1'), { recursive: true });
+  fs.writeFileSync(path.join(mount, '..2026_11_23_10_00_00.1', 'slipway.yaml'), local());
+  fs.symlinkSync('..2026_11_23_10_00_00.1', path.join(mount, '..data'));
+  fs.symlinkSync('..data/slipway.yaml', path.join(mount, 'slipway.yaml'));
+  const configPath = path.join(mount, path.posix.relative(mountPath, configArg));
+  const env = Object.fromEntries(envNamesOf(cfg).map((n) => [n, `dummy-${n.toLowerCase()}`]));
+  const gw = await startGateway(null, { configPath, waitReady: false, env, args: args.filter((a, i) => !(a === '--config' || args[i - 1] === '--config')) });
+  const ev = await gw.proc.waitForEvent('listening', { pred: (j) => j.listener === 'admin' });
+  const admin = `http://127.0.0.1:${ev.port}`;
+  const get = async (p) => { const r = await fetch(`${admin}${p}`); return { status: r.status, text: await r.text() }; };
+  // The probes' paths on the admin port: alive; not ready (its backends' DNS names do not resolve here).
+  assert.equal((await get(c.livenessProbe.httpGet.path)).status, 200);
+  const ready = await get(c.readinessProbe.httpGet.path);
+  assert.equal(ready.status, 503, ready.text);
+  // The rollout latch file is written to state_dir (the writable volume in the pod).
+  const stateFiles = fs.readdirSync(stateDir);
+  assert.ok(stateFiles.some((f) => /^rollout-.*\.json$/.test(f)), `rollout state in state_dir: ${stateFiles}`);
+  assert.match((await get(one('PodMonitor').spec.podMetricsEndpoints[0].path)).text, /slipway_canary_weight_percent\{model="llama-3\.1-8b-instruct"\}/);
+
+  // kubectl apply of an edited ConfigMap: the kubelet's swap of ..data.
+  const mark = gw.proc.lines.length;
+  fs.mkdirSync(path.join(mount, '..2026_11_23_10_05_00.2'));
+  fs.writeFileSync(path.join(mount, '..2026_11_23_10_05_00.2', 'slipway.yaml'), local(30));
+  fs.symlinkSync('..2026_11_23_10_05_00.2', path.join(mount, '..data_tmp'));
+  fs.renameSync(path.join(mount, '..data_tmp'), path.join(mount, '..data'));
+  fs.rmSync(path.join(mount, '..2026_11_23_10_00_00.1'), { recursive: true });
+  await gw.waitForReload({ from: mark, generation: 2 });
+  assert.match((await get('/metrics')).text, /slipway_canary_configured_weight_percent\{model="llama-3\.1-8b-instruct"\} 30\b/);
+
+  // SIGTERM (what the kubelet sends after preStop): drained and exited well within the grace period.
+  const t0 = Date.now();
+  await gw.stop(deploy().spec.template.spec.terminationGracePeriodSeconds * 1000);
+  assert.equal(gw.proc.exitCode, 0);
+  assert.ok(Date.now() - t0 < 5000, `stopped in ${Date.now() - t0} ms with nothing in flight`);
+}));
+
 // ---------------------------------------------------------------------------------------------------
 // Container image
 
