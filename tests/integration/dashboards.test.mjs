@@ -321,6 +321,8 @@ test('live: every panel query returns data from a Prometheus that scraped the ga
   const rolledBack = await waitFor(async () => /^slipway_rollback_active\{[^}]*model="demo"[^}]*\} 1/m.test(await metricsText()),
     { timeoutMs: 8000, intervalMs: 250, what: 'an automatic rollback' }).then(() => true, (e) => e.message);
   t.diagnostic(`phase 2 automatic rollback: ${rolledBack}`);
+  const rollbackLine = gw.proc.events().find((e) => e.event === 'rollback');
+  t.diagnostic(`rollback log line: ${JSON.stringify(rollbackLine)}`);
 
   // An operator's rollback through the admin API (after the automatic one: "already rolled back"; without
   // it, this one is counted as trigger="manual"). Alerts go to the webhook either way.
