@@ -9,11 +9,12 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/json/serialize.hpp>
 
 #include "gateway/http_util.hpp"
 #include "gateway/local_endpoints.hpp"
+#include "gateway/status_page.hpp"
 
 namespace slipway {
 
@@ -22,8 +23,16 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
 
+namespace {
+
+int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
 AdminServer::AdminServer(net::io_context& ioc, SnapshotStore& store, const Metrics& metrics, const Log& log)
-    : ioc_(ioc), store_(store), metrics_(metrics), log_(log), acceptor_(ioc) {}
+    : ioc_(ioc), store_(store), metrics_(metrics), log_(log), acceptor_(ioc), sample_timer_(ioc), api_(log) {}
 
 void AdminServer::start(const config::Admin& where) {
   tcp::endpoint ep(net::ip::make_address(where.address), where.port);
@@ -34,13 +43,29 @@ void AdminServer::start(const config::Admin& where) {
   port_ = acceptor_.local_endpoint().port();
   log_.write(LogLevel::info, "listening",
              {{"listener", "admin"}, {"address", ep.address().to_string()}, {"port", port_},
-              {"paths", boost::json::array{"/metrics", "/healthz", "/readyz"}}});
+              {"paths", boost::json::array{"/metrics", "/healthz", "/readyz", "/status", "/status.json", "/admin/v1/"}},
+              {"admin_api", where.token && !where.token->empty() ? "token configured" : "disabled (no token configured)"}});
   net::co_spawn(ioc_, accept_loop(), net::detached);
+  net::co_spawn(ioc_, sample_loop(), net::detached);
 }
 
 void AdminServer::close() {
   boost::system::error_code ec;
   acceptor_.close(ec);
+  sample_timer_.cancel();
+}
+
+void AdminServer::take_sample() { history_.add(unix_ms_now(), metrics_.series_totals()); }
+
+net::awaitable<void> AdminServer::sample_loop() {
+  take_sample();  // the window starts when the listener does
+  for (;;) {
+    sample_timer_.expires_after(StatusHistory::kInterval);
+    boost::system::error_code ec;
+    co_await sample_timer_.async_wait(net::redirect_error(net::use_awaitable, ec));
+    if (ec || !acceptor_.is_open()) co_return;
+    take_sample();
+  }
 }
 
 net::awaitable<void> AdminServer::accept_loop() {
@@ -55,7 +80,59 @@ net::awaitable<void> AdminServer::accept_loop() {
   }
 }
 
+AdminResponse AdminServer::answer(const AdminRequest& req, std::string_view client) {
+  std::string_view target(req.target().data(), req.target().size());
+  std::string_view path = target.substr(0, target.find('?'));
+  auto snap = store_.current();
+  if (is_admin_api_path(path)) {
+    const auto& admin = snap->config->admin;
+    return api_.answer(req, admin ? admin->token : std::nullopt, control_, client);
+  }
+
+  AdminResponse res{http::status::ok, req.version()};
+  const bool known = path == "/metrics" || path == "/healthz" || path == "/readyz" || path == "/status" ||
+                     path == "/status.json";
+  if (known && req.method() != http::verb::get) {
+    res.result(http::status::method_not_allowed);
+    res.set(http::field::allow, "GET");
+    res.set(http::field::content_type, "application/json");
+    res.body() = openai_error_body("Use GET on " + std::string(path) + ".", "invalid_request_error", "", "method_not_allowed");
+  } else if (path == "/metrics") {
+    res.set(http::field::content_type, Metrics::kContentType);
+    res.body() = metrics_.scrape();
+  } else if (path == "/status" || path == "/status.json") {
+    auto doc = status_document(*snap, control_, history_, metrics_.series_totals(), unix_ms_now());
+    res.set(http::field::cache_control, "no-store");
+    if (path == "/status") {
+      res.set(http::field::content_type, "text/html; charset=utf-8");
+      // The page has no external assets; forbid any, and any framing.
+      res.set("Content-Security-Policy",
+              "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; "
+              "img-src data:; frame-ancestors 'none'");
+      res.body() = status_page_html(doc);
+    } else {
+      res.set(http::field::content_type, "application/json");
+      res.body() = boost::json::serialize(doc);
+    }
+  } else if (known) {
+    LocalAnswer a = answer_local_endpoint(path == "/healthz" ? LocalEndpoint::healthz : LocalEndpoint::readyz, *snap, req, path);
+    res.result(static_cast<http::status>(a.status));
+    res.set(http::field::content_type, a.content_type);
+    res.body() = std::move(a.body);
+  } else {
+    res.result(http::status::not_found);
+    res.set(http::field::content_type, "application/json");
+    res.body() = openai_error_body("Unknown admin path " + std::string(path.substr(0, 256)) + "; this listener serves "
+                                   "/metrics, /healthz, /readyz, /status, /status.json and /admin/v1/.",
+                                   "invalid_request_error", "", "not_found");
+  }
+  return res;
+}
+
 net::awaitable<void> AdminServer::session(tcp::socket socket) {
+  boost::system::error_code peer_ec;
+  auto peer = socket.remote_endpoint(peer_ec);
+  const std::string client = peer_ec ? "unknown" : peer.address().to_string() + ":" + std::to_string(peer.port());
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
   for (;;) {
@@ -67,33 +144,7 @@ net::awaitable<void> AdminServer::session(tcp::socket socket) {
     co_await http::async_read(stream, buffer, parser, net::redirect_error(net::use_awaitable, ec));
     if (ec) co_return;
     auto& req = parser.get();
-    std::string_view target(req.target().data(), req.target().size());
-    std::string_view path = target.substr(0, target.find('?'));
-    http::response<http::string_body> res{http::status::ok, req.version()};
-    bool get = req.method() == http::verb::get;
-    if (path == "/metrics" || path == "/healthz" || path == "/readyz") {
-      if (!get) {
-        res.result(http::status::method_not_allowed);
-        res.set(http::field::allow, "GET");
-        res.set(http::field::content_type, "application/json");
-        res.body() = openai_error_body("Use GET on " + std::string(path) + ".", "invalid_request_error", "", "method_not_allowed");
-      } else if (path == "/metrics") {
-        res.set(http::field::content_type, Metrics::kContentType);
-        res.body() = metrics_.scrape();
-      } else {
-        auto snap = store_.current();
-        LocalAnswer a = answer_local_endpoint(path == "/healthz" ? LocalEndpoint::healthz : LocalEndpoint::readyz,
-                                              *snap, req, path);
-        res.result(static_cast<http::status>(a.status));
-        res.set(http::field::content_type, a.content_type);
-        res.body() = std::move(a.body);
-      }
-    } else {
-      res.result(http::status::not_found);
-      res.set(http::field::content_type, "application/json");
-      res.body() = openai_error_body("Unknown admin path " + std::string(path) + "; this listener serves /metrics, "
-                                     "/healthz and /readyz.", "invalid_request_error", "", "not_found");
-    }
+    AdminResponse res = answer(req, client);
     res.keep_alive(req.keep_alive());
     res.prepare_payload();
     stream.expires_after(std::chrono::seconds(30));
