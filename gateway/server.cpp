@@ -135,6 +135,7 @@ int Server::run() {
 
   // The admin listener (/metrics, /healthz, /readyz) on the control thread; read at start only, like listen.
   AdminServer admin(control_, store_, metrics_, log_);
+  admin.set_rollout_control(&rollout_);
   if (const auto& where = store_.current()->config->admin) {
     try {
       admin.start(*where);
