@@ -142,7 +142,8 @@ struct CheckTree::ObjectPlan {
   int find(std::string_view k) const {
     if (keys.size() <= 8) {
       for (size_t i = 0; i < keys.size(); ++i)
-        if (keys[i].name.size() == k.size() && std::memcmp(keys[i].name.data(), k.data(), k.size()) == 0)
+        if (keys[i].name.size() == k.size() && (k.empty() || keys[i].name[0] == k[0]) &&
+            std::memcmp(keys[i].name.data(), k.data(), k.size()) == 0)
           return static_cast<int>(i);
       return -1;
     }
@@ -737,7 +738,21 @@ struct CheckWalker {
     const element_type type = v.type();
     switch (c.op) {
       case Op::enum_values: {
-        for (const auto& val : t.value_lists_[c.a])
+        const auto& values = t.value_lists_[c.a];
+        // Scalars (the common case: an enum of strings) are read once, not once per candidate value.
+        if (type == element_type::STRING) {
+          std::string_view s = c_str_view(v.get_string().value_unsafe());
+          for (const auto& val : values)
+            if (val.kind == CheckTree::Value::string && val.s == s) return true;
+          return false;
+        }
+        if (is_number(type)) {
+          double d = as_double(v);
+          for (const auto& val : values)
+            if (val.kind == CheckTree::Value::number && val.d == d) return true;
+          return false;
+        }
+        for (const auto& val : values)
           if (equal(val, v, ctx)) return true;
         return false;
       }
@@ -877,7 +892,11 @@ struct CheckWalker {
   bool object(const CheckTree::ObjectPlan& p, element v) {
     auto o = object_of(v);
     uint64_t seen[kMaxObjectKeys / 64] = {};
-    std::array<std::string_view, kMaxUnknownKeys> unknown;
+    // Raw pointers, not string_views: this array is on the path of every object and must not be zeroed.
+    struct Key {
+      const char* data;
+      size_t size;
+    } unknown[kMaxUnknownKeys];
     size_t n_unknown = 0;
     for (auto kv : o) {
       int k = p.find(kv.key);
@@ -896,9 +915,9 @@ struct CheckWalker {
       if (p.additional == kNone) return false;  // additionalProperties: false
       if (p.additional_trivial) continue;
       for (size_t j = 0; j < n_unknown; ++j)
-        if (unknown[j] == kv.key) return ctx.give_up();
-      if (n_unknown == unknown.size()) return ctx.give_up();
-      unknown[n_unknown++] = kv.key;
+        if (std::string_view(unknown[j].data, unknown[j].size) == kv.key) return ctx.give_up();
+      if (n_unknown == kMaxUnknownKeys) return ctx.give_up();
+      unknown[n_unknown++] = {kv.key.data(), kv.key.size()};
       if (!node(p.additional, kv.value)) return value_failed(o);
     }
     auto has = [&](uint32_t k) { return (seen[k >> 6] >> (k & 63)) & 1; };
