@@ -5,14 +5,16 @@
 //    ${datasource} variable as its datasource and at least one target with a non-empty expr; every $variable
 //    used in a query, a title or a variable definition is defined (or is a Grafana built-in).
 // 2. Live: two simulators (the canary with slippage of several kinds) behind the gateway with a canary at
-//    50 %, slices, a fallback route, a rollout with a fast trigger and a webhook receiver for rollback alerts.
-//    Traffic of every kind (plain, JSON mode, json_schema shallow and deep, tools, streams with and without
-//    tools, French, long prompts, pinned, refusal prompts, injected 503s), a hot reload applied and one
-//    rejected, an admin rollback. A real Prometheus scrapes the admin /metrics every second with the
-//    recording and alert rules loaded (every rule must evaluate without error; the rollback alert must fire).
-//    Then EVERY panel query of every dashboard (with $model, $slice, $job and
-//    $__rate_interval substituted) is sent to /api/v1/query and must return at least one sample with a finite
-//    value: a panel that would show "No data" (or only NaN) in Grafana fails here, one subtest per panel.
+//    50 %, slices, a fallback route, a rollout with progressive steps and fast triggers, and a webhook receiver
+//    for rollback alerts. Phase 1: traffic of every kind (plain, JSON mode, json_schema shallow and deep, tools,
+//    streams with and without tools, French, long prompts, pinned, refusal prompts, injected 503s), a hot
+//    reload applied and one rejected; the triggers pass and a step is promoted. Phase 2: deep schemas break on
+//    the canary and the schema trigger rolls it back. A real Prometheus scrapes the admin /metrics every second
+//    with the recording and alert rules loaded (every rule must evaluate without error; the rollback alert
+//    must fire). Then EVERY panel query of every dashboard (with $model, $slice, $job and $__rate_interval
+//    substituted) is sent to /api/v1/query and must return at least one sample with a finite value: a panel
+//    that would show "No data" (or only NaN) in Grafana fails here, one subtest per panel. Last, the runbook's
+//    admin calls (rollback, resume with the bearer token) are made.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -158,9 +160,9 @@ slippage:
 `;
 const BASELINE_PROFILE = 'timing: {ttft_ms: 4, token_ms: 1, output_tokens: 12}\nrefuse_when_prompt_contains: ["[harmful]"]\n';
 
-// The rollout keys (state_dir, rollout, alerting, ...) are the ones the lead's rollout wiring adds. While a
-// gateway binary does not know them yet, the live test runs without them (rollout panels then fail, each
-// in its own subtest) and the last test below fails with the parser's errors.
+// The rollout keys (state_dir, rollout, alerting, ...). Should a gateway binary not accept them, the live
+// test runs without them (the rollout panels then fail, each in its own subtest) and the last test below
+// fails with the parser's errors, rather than every panel failing because the gateway did not start.
 const ROLLOUT_KEYS = ['state_dir', 'rollout_evaluate_every', 'alerting'];
 let rolloutUnsupported = '';
 
@@ -391,6 +393,18 @@ test('live: every panel query returns data from a Prometheus that scraped the ga
   await t.test('SlipwayCanaryRolledBack fires after the rollback', async () => {
     await waitFor(async () => (await prom.alerts()).some((a) => a.labels.alertname === 'SlipwayCanaryRolledBack' && a.labels.model === 'demo' && a.state === 'firing'),
       { timeoutMs: 5000, intervalMs: 250, what: 'SlipwayCanaryRolledBack firing for model demo' });
+  });
+  // The runbook's way back: resume through the admin API with the bearer token.
+  await t.test('the runbook\'s admin calls work: rollback (already latched) and resume', async () => {
+    assert.equal(rb.status, 200, 'POST /admin/v1/models/demo/rollback');
+    const hitsBefore = hookHits;
+    const r = await fetch(`http://127.0.0.1:${adminPort}/admin/v1/models/demo/resume`, {
+      method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ reason: 'dashboards test: resume' }),
+    });
+    assert.equal(r.status, 200, await r.text());
+    assert.match(await metricsText(), /^slipway_rollback_active\{[^}]*model="demo"[^}]*\} 0/m);
+    await waitFor(() => hookHits > hitsBefore, { timeoutMs: 5000, what: 'the resolved alert at the webhook' });
   });
   t.diagnostic(`panel queries without data: ${failures.length}${failures.length ? `\n  ${failures.join('\n  ')}` : ''}`);
   t.diagnostic(`whole live check: ${Date.now() - started} ms`);
