@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -206,14 +207,11 @@ class RolloutParser {
     }
   }
 
+  // A weight as a person writes it: 5, 0.5, 12.25.
   static std::string format_percent(double w) {
-    std::string t = std::to_string(w);
-    while (t.find('.') != std::string::npos && (t.back() == '0' || t.back() == '.')) {
-      const bool dot = t.back() == '.';
-      t.pop_back();
-      if (dot) break;
-    }
-    return t;
+    std::ostringstream out;
+    out << w;
+    return out.str();
   }
 
   void parse_triggers(const YAML::Node& node, const std::string& path, const Duration* bucket,
