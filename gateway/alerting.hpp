@@ -40,6 +40,8 @@ struct AlertStats {
   std::size_t pending = 0;                                      // alerts not yet accepted by every receiver
 };
 
+// Every call may come from any thread (one mutex inside); deliveries run on `control`, whose io_context must
+// outlive the notifier (the destructor posts the cancellation of deliveries in flight there).
 class AlertNotifier {
  public:
   AlertNotifier(boost::asio::any_io_executor control, const Log& log);
