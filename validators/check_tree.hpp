@@ -31,6 +31,9 @@ enum class FastVerdict { valid, invalid, undecided };
 // Nesting depth the fast path parses (simdjson). Half of parse_json_text's 256, so any document the fast path
 // accepts is one Boost.JSON accepts too.
 inline constexpr size_t kFastPathMaxDepth = 128;
+// Largest JSON text the fast path parses: simdjson's parser keeps buffers sized for the largest document it
+// saw (several times its size), so this bounds a Validator's memory. Larger texts take the valijson path.
+inline constexpr size_t kFastPathMaxBytes = 256 * 1024;
 
 class CheckTree {
  public:

@@ -17,7 +17,8 @@ namespace {
 
 // The fast path: arguments that parse (simdjson) as an object, checked on the tree. `valid` is final.
 FastVerdict arguments_fast(simdjson::dom::parser* parser, const ToolSpec& spec, std::string_view args) {
-  if (!parser || !spec.parameters || !spec.parameters->tree) return FastVerdict::undecided;
+  if (!parser || !spec.parameters || !spec.parameters->tree || args.size() > kFastPathMaxBytes)
+    return FastVerdict::undecided;
   auto parsed = parser->parse(args.data(), args.size(), true);
   if (parsed.error()) return FastVerdict::undecided;
   simdjson::dom::element root = parsed.value_unsafe();

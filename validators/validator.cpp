@@ -18,7 +18,7 @@ Validator::Validator(Limits limits, RefusalConfig refusal)
       cache_(limits.schema_cache_entries),
       refusal_(std::move(refusal)),
       evaluator_(std::make_unique<valijson::Validator>(valijson::Validator::kStrongTypes)),
-      fast_parser_(std::make_unique<simdjson::dom::parser>()) {
+      fast_parser_(std::make_unique<simdjson::dom::parser>(kFastPathMaxBytes)) {
   // Shallower than parse_json_text's 256 levels, so whatever simdjson accepts Boost.JSON accepts too; deeper
   // documents take the valijson path, which reports the depth error.
   if (fast_parser_->allocate(64 * 1024, kFastPathMaxDepth) != simdjson::SUCCESS) fast_parser_.reset();
@@ -65,7 +65,7 @@ FastVerdict Validator::structured_output_fast(const Expectations& x, std::string
   } else if (x.response_format != ResponseFormatKind::json_object) {
     return FastVerdict::undecided;
   }
-  if (!fast_parser_) return FastVerdict::undecided;
+  if (!fast_parser_ || content.size() > kFastPathMaxBytes) return FastVerdict::undecided;
   auto parsed = fast_parser_->parse(content.data(), content.size(), true);
   if (parsed.error()) return FastVerdict::undecided;  // Boost.JSON re-parses it and words the error
   simdjson::dom::element root = parsed.value_unsafe();

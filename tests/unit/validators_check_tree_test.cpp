@@ -547,3 +547,26 @@ TEST_CASE("multipleOf must be a number greater than 0 (valijson traps on 0)", "[
   auto ok = compile_schema(bj::parse(R"({"multipleOf":0.5})"), Limits{});
   CHECK(std::holds_alternative<SchemaHandle>(ok));
 }
+
+TEST_CASE("outputs larger than the fast path's cap take the valijson path, same verdicts", "[validators][check_tree]") {
+  Validator v;
+  auto x = std::get<Expectations>(v.expectations(
+      R"({"model":"m","messages":[],"response_format":{"type":"json_schema","json_schema":{"name":"a","schema":{"type":"array","items":{"type":"string","maxLength":12}}}}})"));
+  REQUIRE(x.schema->tree);
+  auto body_of = [](const std::string& content) {
+    std::string body = R"({"object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":)";
+    append_json_string(body, content);
+    body += R"(},"finish_reason":"stop"}]})";
+    return body;
+  };
+  std::string big = "[";
+  for (int i = 0; i < 30000; ++i) big += (i ? ",\"item-" : "\"item-") + std::to_string(100000 + i) + "\"";
+  big += "]";
+  REQUIRE(big.size() > kFastPathMaxBytes);
+  CHECK(v.validate(x, assemble_completion(body_of(big))).ok());
+  std::string bad = big;
+  bad.replace(bad.find("\"item-112345\""), 13, "12345");
+  Verdict verdict = v.validate(x, assemble_completion(body_of(bad)));
+  REQUIRE_FALSE(verdict.ok());
+  CHECK(verdict.findings[0].path == "/12345");
+}
