@@ -55,6 +55,8 @@ enum class TriggerSli {
   time_to_first_token,       // streams only, at `quantile`
   output_tokens,             // completion tokens per answer, at `quantile` (longer than baseline is worse)
   cost_per_success,          // cost of a successful answer (needs prices), at `quantile`
+  shadow_disagreement_rate,  // compared shadows where any aspect disagreed / compared shadows (needs `shadow`);
+                             // a one-sample check against tolerance_abs (docs/shadow.md)
 };
 enum class TriggerDirection { higher_is_worse, lower_is_worse, either };
 
@@ -87,11 +89,20 @@ struct Rollout {
   bool operator==(const Rollout&) const = default;
 };
 
+// Shadow comparison (docs/shadow.md): a sample of the baseline's requests is also sent to the canary in
+// the background, and the two answers are compared. Requires a canary.
+struct Shadow {
+  double sample = 0.0;                      // fraction of baseline requests mirrored, [0, 1]
+  int max_inflight = 32;                    // shadow requests in flight for this model, all workers; more are dropped
+  bool operator==(const Shadow&) const = default;
+};
+
 struct Model {
   std::string name;                         // the name clients send in "model"
   Variant baseline;
   std::optional<Variant> canary;            // absent: all traffic to the baseline
   std::optional<Rollout> rollout;           // absent: no automatic rollback for this model
+  std::optional<Shadow> shadow;             // absent: no shadow comparison
   bool operator==(const Model&) const = default;
 };
 

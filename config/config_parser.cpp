@@ -303,7 +303,7 @@ void parse_models(Reader& r, const YAML::Node& root, std::vector<Model>& out) {
     const YAML::Node m = (*node)[i];
     const std::string path = join_index("models", i);
     // `rollout` is read by parse_rollout_settings, after slices (its triggers name them).
-    if (!r.check_map(m, path, {"name", "baseline", "canary", "rollout"}, /*null_ok=*/false)) continue;
+    if (!r.check_map(m, path, {"name", "baseline", "canary", "rollout", "shadow"}, /*null_ok=*/false)) continue;
     Model model;
     if (auto v = r.child(m, "name")) {
       const std::string p = join_key(path, "name");
@@ -327,6 +327,21 @@ void parse_models(Reader& r, const YAML::Node& root, std::vector<Model>& out) {
       parse_variant(r, *v, join_key(path, "canary"), true, model.name, canary);
       model.canary = std::move(canary);
     }
+    r.field(m, "shadow", path, [&](const YAML::Node& v, const std::string& p) {
+      if (!r.check_map(v, p, {"sample", "max_inflight"}, /*null_ok=*/false)) return;
+      if (!model.canary) {
+        r.error(p, v, "needs a canary (the shadow copy of a baseline request goes to the canary)");
+        return;
+      }
+      Shadow shadow;
+      if (!r.child(v, "sample")) r.error(join_key(p, "sample"), v, "required (the share of baseline requests to mirror, 0..1)");
+      r.field(v, "sample", p, [&](const YAML::Node& x, const std::string& xp) { r.read_number(x, xp, 0, 1, shadow.sample); });
+      r.field(v, "max_inflight", p, [&](const YAML::Node& x, const std::string& xp) {
+        long long n;
+        if (r.read_integer(x, xp, 1, 10'000, n)) shadow.max_inflight = static_cast<int>(n);
+      });
+      model.shadow = shadow;
+    });
     out.push_back(std::move(model));
   }
 }

@@ -51,6 +51,7 @@ constexpr SliSpelling kSlis[] = {
     {"time_to_first_token", TriggerSli::time_to_first_token, 0},
     {"output_tokens", TriggerSli::output_tokens, 0},
     {"cost_per_success", TriggerSli::cost_per_success, 0},
+    {"shadow_disagreement_rate", TriggerSli::shadow_disagreement_rate, 0},
     {"latency_p95", TriggerSli::latency, 0.95},
     {"latency_p99", TriggerSli::latency, 0.99},
     {"ttft_p95", TriggerSli::time_to_first_token, 0.95},
@@ -65,6 +66,7 @@ bool is_rate(TriggerSli s) {
     case TriggerSli::refusal_rate:
     case TriggerSli::truncation_rate:
     case TriggerSli::upstream_error_rate:
+    case TriggerSli::shadow_disagreement_rate:
       return true;
     default:
       return false;
@@ -355,6 +357,10 @@ class RolloutParser {
                            (!baseline_priced ? "baseline" : "canary") + ".price is missing)");
         return std::nullopt;
       }
+    }
+    if (it->sli == TriggerSli::shadow_disagreement_rate && !model_.shadow) {
+      r_.error(p, v, "shadow_disagreement_rate needs the model's shadow block (shadow: {sample: ...})");
+      return std::nullopt;
     }
     return *it;
   }

@@ -16,6 +16,7 @@
 #include "gateway/rollout_service.hpp"
 #include "gateway/outcome.hpp"
 #include "gateway/relay.hpp"
+#include "gateway/shadow.hpp"
 #include "gateway/slices.hpp"
 #include "gateway/upstream_call.hpp"
 
@@ -66,6 +67,7 @@ class RequestLife {
       co_await forward_and_relay();
     }
     record();
+    shadow();
     co_return keep_alive_;
   }
 
@@ -180,6 +182,7 @@ class RequestLife {
     auto d = decide_variant(*model_->config, pin_, facts_.user, header_key, random, model_->canary_weight_percent);
     out_.variant = d.variant;
     out_.split_reason = d.reason;
+    shadow_ = shadow_sampled(ctx_, *model_->config, out_, expectations_.has_value());
   }
 
   // forward + relay: send to the chosen variant; on a failed or invalid canary answer (policy
@@ -232,7 +235,7 @@ class RequestLife {
       if (!out_.error_code.empty()) note_upstream_error(call, out_.error_code);
       // Validation never delays the stream: it runs on what was relayed, after the last event.
       if (assembler && !out_.client_gone && out_.error_code.empty())
-        out_.verdict = ctx_.validator_for(cfg_.validation).validate(*expectations_, assembler->finish());
+        out_.verdict = ctx_.validator_for(cfg_.validation).validate(*expectations_, keep_for_shadow(assembler->finish(), kind));
       co_return Attempt::done;
     }
 
@@ -258,7 +261,7 @@ class RequestLife {
     if (parse_body_usage(ctx_.event_json, body, usage)) out_.usage = usage;
     if (expectations_ && status >= 200 && status < 300) {
       auto& validator = ctx_.validator_for(cfg_.validation);
-      validators::Verdict verdict = validator.validate(*expectations_, validators::assemble_completion(body, cfg_.validation.max_assembled_bytes));
+      validators::Verdict verdict = validator.validate(*expectations_, keep_for_shadow(validators::assemble_completion(body, cfg_.validation.max_assembled_bytes), kind));
       if (!verdict.ok()) {
         if (may_fall_back(kind)) {
           out_.fallback_reason = "canary_invalid";
@@ -439,6 +442,21 @@ class RequestLife {
     ctx_.log.write(LogLevel::info, "request", f);
   }
 
+  // shadow: a sampled baseline answer is compared with the canary's in the background (gateway/shadow.hpp);
+  // the client has its answer already.
+  void shadow() {
+    if (!shadow_ || !baseline_answer_ || !out_.verdict) return;
+    start_shadow(ctx_, out_, ShadowJob{snap_, model_, upstream_request(*model_->canary->config, false), std::move(*expectations_),
+                                       std::move(*baseline_answer_), *out_.verdict, out_.usage, out_.slices});
+  }
+
+  // The baseline's assembled answer is kept only for a sampled request; the reference lives as long as the
+  // full expression that validates it.
+  const validators::AssembledResponse& keep_for_shadow(validators::AssembledResponse&& answer, VariantKind kind) {
+    if (!shadow_ || kind != VariantKind::baseline) return answer;
+    return baseline_answer_.emplace(std::move(answer));
+  }
+
   // Kinds only (details may quote generated text, which the log never carries).
   static boost::json::array findings_json(const validators::Verdict& v) {
     boost::json::array kinds;
@@ -462,6 +480,8 @@ class RequestLife {
   bool keep_alive_ = true;
   bool counted_ = false;      // a request of ours (not a local endpoint): counted in metrics
   int schema_depth_ = 0;      // of the request's schema, when a slice needs it
+  bool shadow_ = false;       // sampled for shadow comparison (shadow_sampled)
+  std::optional<validators::AssembledResponse> baseline_answer_;  // kept for the shadow only when sampled
 };
 
 net::awaitable<bool> handle_request(WorkerContext& ctx, std::shared_ptr<const Snapshot> snapshot,

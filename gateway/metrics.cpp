@@ -1,4 +1,5 @@
 #include "gateway/metrics.hpp"
+#include "gateway/shadow.hpp"
 
 #include <bit>
 #include <chrono>
@@ -377,6 +378,7 @@ Metrics::Metrics(SnapshotStore& store, GatewayCounters& counters)
       .Set(1);
   shard_collector_ = std::make_shared<ShardCollector>(shards_);
   state_collector_ = std::make_shared<StateCollector>(store_, counters_);
+  add_collectable(shadow_stats_collectable());  // slipway_shadow_* (gateway/shadow.hpp)
 }
 
 Metrics::~Metrics() {

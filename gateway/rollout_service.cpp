@@ -51,6 +51,7 @@ rollout::ControllerConfig controller_config(const config::Model& model, const co
       case config::TriggerSli::refusal_rate: ts.rate_sli = RateSli::refusal; break;
       case config::TriggerSli::truncation_rate: ts.rate_sli = RateSli::truncation; break;
       case config::TriggerSli::upstream_error_rate: ts.rate_sli = RateSli::upstream_error; break;
+      case config::TriggerSli::shadow_disagreement_rate: ts.rate_sli = RateSli::shadow_disagreement; break;
       case config::TriggerSli::latency: ts.kind = TriggerKind::latency; ts.latency_sli = LatencySli::end_to_end; break;
       case config::TriggerSli::time_to_first_token:
         ts.kind = TriggerKind::latency;
@@ -251,6 +252,22 @@ void RolloutService::observe(const Outcome& out, const config::Config& cfg, std:
   }
   inbox.items.push_back(Pending{cfg.generation, static_cast<uint32_t>(model_index), out.slices, judged->variant,
                                 judged->observation, out.end});
+}
+
+void RolloutService::observe_shadow(const config::Config& cfg, std::size_t model_index, uint32_t slices, bool disagreed) {
+  if (model_index >= cfg.models.size() || !cfg.models[model_index].rollout) return;
+  // The canary's side of shadow_disagreement only: every other SLI stays "does not apply", so a shadow is
+  // never counted as a canary request.
+  rollout::Observation o;
+  o.set(RateSli::shadow_disagreement, disagreed);
+  thread_local const std::size_t slot = std::hash<std::thread::id>{}(std::this_thread::get_id()) % kInboxes;
+  Inbox& inbox = inboxes_[slot];
+  std::lock_guard lock(inbox.mutex);
+  if (inbox.items.size() >= kMaxPendingPerInbox) {
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  inbox.items.push_back(Pending{cfg.generation, static_cast<uint32_t>(model_index), slices, rollout::Variant::canary, o, Clock::now()});
 }
 
 void RolloutService::drain() {

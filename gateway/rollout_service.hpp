@@ -50,6 +50,9 @@ class RolloutService final : public RolloutControl {
 
   // Any worker thread, once per finished request.
   void observe(const Outcome& out, const config::Config& cfg, std::size_t model_index, bool offered_tools);
+  // Any worker thread, once per compared shadow (gateway/shadow.cpp): one trial of the canary's
+  // shadow_disagreement SLI (failed = any aspect disagreed). Touches no other SLI.
+  void observe_shadow(const config::Config& cfg, std::size_t model_index, uint32_t slices, bool disagreed);
 
   // slipway_rollback_active, slipway_rollbacks_total, slipway_trigger_* ... (docs/metrics.md).
   std::shared_ptr<prometheus::Collectable> collector() const { return collector_; }

@@ -102,6 +102,12 @@ void Controller::run(const TriggerSpec& t, std::size_t slice, int64_t from_old, 
     RateCount co, cy, bo, by;
     windows_.rate2(Variant::canary, slice, t.rate_sli, from_old, from_young, to, co, cy);
     windows_.rate2(Variant::baseline, slice, t.rate_sli, from_old, from_young, to, bo, by);
+    if (t.rate_sli == RateSli::shadow_disagreement) {
+      // Only the canary's side exists (each compared shadow is a trial, a disagreement its failure): judge it
+      // against a perfect reference with the same n, so the test asks "disagreement above tolerance_abs?".
+      bo = {co.trials, 0};
+      by = {cy.trials, 0};
+    }
     old = rate_test(co, bo, p);
     young = rate_test(cy, by, p);
     return;

@@ -14,6 +14,7 @@ const char* to_string(RateSli s) {
     case RateSli::refusal: return "refusal";
     case RateSli::truncation: return "truncation";
     case RateSli::upstream_error: return "upstream_error";
+    case RateSli::shadow_disagreement: return "shadow_disagreement";
   }
   return "?";
 }

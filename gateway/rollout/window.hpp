@@ -20,8 +20,11 @@ enum class Variant : uint8_t { baseline = 0, canary = 1 };
 inline constexpr std::size_t kVariants = 2;
 
 // Binary SLIs: each request is a trial (when the SLI applies to it) and maybe a failure.
-enum class RateSli : uint8_t { validation_failure, tool_call_failure, refusal, truncation, upstream_error };
-inline constexpr std::size_t kRateSlis = 5;
+// shadow_disagreement is fed for the canary only (one trial per compared shadow, gateway/shadow.cpp); the
+// controller judges it against a zero-rate reference (controller.cpp, run()).
+enum class RateSli : uint8_t { validation_failure, tool_call_failure, refusal, truncation, upstream_error,
+                               shadow_disagreement };
+inline constexpr std::size_t kRateSlis = 6;
 const char* to_string(RateSli s);
 
 // Distribution SLIs ("latency" for short): histograms over fixed log-spaced bins. The bins are in seconds;
@@ -51,7 +54,7 @@ struct RateCount {
 // One request's outcome, per SLI. rate[i]: -1 = the SLI does not apply, 0 = success, 1 = failure.
 // latency[i]: seconds, negative = not measured (e.g. no first token).
 struct Observation {
-  std::array<int8_t, kRateSlis> rate{-1, -1, -1, -1, -1};
+  std::array<int8_t, kRateSlis> rate{-1, -1, -1, -1, -1, -1};
   std::array<double, kLatencySlis> latency{-1.0, -1.0, -1.0, -1.0};
 
   Observation& set(RateSli s, bool failed) {
