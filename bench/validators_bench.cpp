@@ -179,6 +179,31 @@ void BM_Request_SimdjsonParse(benchmark::State& st) {
 }
 BENCHMARK(BM_Request_SimdjsonParse);
 
+// The same request with a long conversation (64 KiB of messages): the second parse grows with the prompt.
+std::string long_prompt_request() {
+  std::string req = schema_request();
+  std::string turns;
+  while (turns.size() < 64 * 1024)
+    turns += R"({"role":"user","content":"Summarise the order history of the customer and list anomalies."},)"
+             R"({"role":"assistant","content":"The customer placed twelve orders; two were cancelled and one shipped late."},)";
+  req.insert(req.find("[{\"role\"") + 1, turns);
+  return req;
+}
+
+void BM_Request_BoostJsonParse_64KiBPrompt(benchmark::State& st) {
+  std::string req = long_prompt_request();
+  for (auto _ : st) benchmark::DoNotOptimize(boost::json::parse(req));
+  st.SetLabel(std::to_string(req.size()) + " B request");
+}
+BENCHMARK(BM_Request_BoostJsonParse_64KiBPrompt);
+
+void BM_Request_SimdjsonParse_64KiBPrompt(benchmark::State& st) {
+  std::string req = long_prompt_request();
+  simdjson::dom::parser parser;
+  for (auto _ : st) benchmark::DoNotOptimize(parser.parse(req).error());
+}
+BENCHMARK(BM_Request_SimdjsonParse_64KiBPrompt);
+
 void BM_Request_SchemaCacheKey(benchmark::State& st) {
   // The rest of a cache hit: re-serialise the schema and hash it.
   boost::json::value schema = boost::json::parse(kSchema);
