@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startSim, startGateway, modelConfig, stopAll, postJson, pool, tmpDir, waitFor, sleep } from '../lib/harness.mjs';
 
-const N_TOOLS = 80;          // every 4th carries x-slip: slip -> the canary's arguments are wrong
+const N_TOOLS = 160;         // every 4th carries x-slip: slip -> the canary's arguments are wrong
 const N_JSON = 80;           // every 2nd is a stream
 const CANARY_TTFT_MS = 300;
 
@@ -103,7 +103,10 @@ function config({ maxInflight, rollout }) {
     cfg.models[0].rollout = {
       revision: 'r1',
       bucket: '1s',
-      triggers: [{ name: 'shadow_tools', sli: 'shadow_disagreement_rate', slice: 'tools', window: '20s', min_samples: 40, tolerance: { absolute: 0.05 } }],
+      // 40 disagreements in 160 against 5 points tolerated: p = 0.009 at the end of the run, under this
+      // trigger's threshold of 0.1 / 6 (confidence 0.9 per hour, a new test every 10 min).
+      triggers: [{ name: 'shadow_tools', sli: 'shadow_disagreement_rate', slice: 'tools', window: '20m', min_samples: 100,
+                   confidence: 0.9, tolerance: { absolute: 0.05 } }],
     };
   }
   return cfg;

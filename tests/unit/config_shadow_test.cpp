@@ -62,9 +62,9 @@ TEST_CASE("config shadow: errors name the key and the line", "[config][shadow]")
   REQUIRE(e.size() == 1);
   CHECK_THAT(e[0], Contains("models[0].shadow.max_inflight"));
 
-  e = errors(model_with("{sampel: 0.1}"));
-  REQUIRE(e.size() == 1);
-  CHECK_THAT(e[0], Contains("models[0].shadow") && Contains("sampel"));
+  e = errors(model_with("{sampel: 0.1}"));  // a misspelt key, and so no sample
+  REQUIRE(e.size() == 2);
+  CHECK_THAT(e[0] + "\n" + e[1], Contains("sampel") && Contains("models[0].shadow.sample: required"));
 
   e = errors(model_with("{sample: 0.1}", /*canary=*/false));
   REQUIRE(e.size() == 1);

@@ -68,7 +68,7 @@ TEST_CASE("shadow trigger: waits for min_samples, then judges against tolerance_
   }
   SECTION("a quarter of the slice disagrees, 5 points tolerated: rolls back on that slice") {
     Controller c(shadow_config(0.05), T0);
-    feed(c, 300, 75, T0);
+    feed(c, 600, 150, T0);
     Decision d = c.evaluate(T0);
     CHECK(d.kind == Decision::Kind::rollback);
     REQUIRE(d.cause);
