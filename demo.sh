@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
-# The slipway demo: installs what is missing, builds, and starts two simulated vLLM servers (a clean "fp16"
-# baseline and an "int4" canary with injected slippage), the gateway in front of them, and a generator of
-# mixed OpenAI traffic. Ctrl-C stops everything it started.
+# The slipway demo, a guided tour: installs what is missing, builds, and starts two simulated vLLM servers (a
+# clean "fp16" baseline and an "int4" canary whose slippage hides in slices), the gateway in front of them,
+# Prometheus (our recording and alert rules) and Alertmanager on loopback, and mixed OpenAI traffic. When
+# the canary's slice regression trips a rollback trigger (about two minutes), it shows the rollback and where
+# to look. Ctrl-C stops everything it started.
 #
-#   ./demo.sh [--duration SECONDS] [--rate N] [--no-build]
+#   ./demo.sh [--duration SECONDS] [--rate N] [--no-build] [--exit-on-rollback]
 #
 #   --duration SECONDS  stop by itself after that long (default: run until Ctrl-C)
-#   --rate N            requests per second of demo traffic (default: 10)
+#   --rate N            requests per second of demo traffic (default: 40)
 #   --no-build          skip installing and building; use the binaries already in $BUILD_DIR (default build/)
+#   --exit-on-rollback  stop once the rollback has been shown (exit 0), or fail when --duration ends first
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 repo_root="$(pwd)"
 
 duration=0
-rate=10
+rate=40
 build=1
-usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
+exit_on_rollback=0
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
   case "$1" in
     --duration) duration="${2:?--duration needs a value}"; shift 2 ;;
@@ -23,6 +27,7 @@ while (($#)); do
     --rate) rate="${2:?--rate needs a value}"; shift 2 ;;
     --rate=*) rate="${1#*=}"; shift ;;
     --no-build) build=0; shift ;;
+    --exit-on-rollback) exit_on_rollback=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "demo.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -32,8 +37,11 @@ done
 
 build_dir="${BUILD_DIR:-build}"
 gateway_port=8080
+admin_port=8081
 baseline_port=8001
 canary_port=8002
+prometheus_port=9090
+alertmanager_port=9093
 
 # ---- install and build --------------------------------------------------------------------------------
 if ((build)); then
@@ -49,7 +57,10 @@ sim_bin="$(find "$build_dir" -type f -name vllm-sim -perm -u+x 2>/dev/null | hea
 
 # ---- ports must be free ---------------------------------------------------------------------------------
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for p in $baseline_port $canary_port $gateway_port; do
+prometheus_bin="$(command -v prometheus || true)"
+alertmanager_bin="$(command -v prometheus-alertmanager || command -v alertmanager || true)"
+for p in $baseline_port $canary_port $gateway_port $admin_port \
+  ${prometheus_bin:+$prometheus_port} ${alertmanager_bin:+$alertmanager_port}; do
   if port_busy "$p"; then
     echo "demo.sh: 127.0.0.1:$p is already in use (another demo running?); stop it first" >&2
     exit 1
@@ -115,7 +126,39 @@ wait_for_log "baseline simulator" "$log_dir/baseline-sim.log" '"event":"listenin
 start "canary-sim" "$log_dir/canary-sim.log" \
   "$sim_bin" --port "$canary_port" --model demo-int4 --profile tools/vllm-sim/profiles/int4-slippage.yaml --name canary
 wait_for_log "canary simulator" "$log_dir/canary-sim.log" '"event":"listening"' 10
-start "gateway" "$log_dir/gateway.log" "$slipway_bin" --config config/examples/demo.yaml
+# Alertmanager and Prometheus on loopback, state in the log directory.
+if [[ -n $alertmanager_bin ]]; then
+  cat >"$log_dir/alertmanager.yml" <<EOF
+route: {receiver: demo-on-call, group_wait: 0s, group_by: [alertname, model]}
+receivers: [{name: demo-on-call}]
+EOF
+  start "alertmanager" "$log_dir/alertmanager.log" "$alertmanager_bin" --config.file="$log_dir/alertmanager.yml" \
+    --storage.path="$log_dir/alertmanager-data" --web.listen-address="127.0.0.1:$alertmanager_port" --cluster.listen-address=
+  wait_for_log "alertmanager" "$log_dir/alertmanager.log" 'Listening' 20
+fi
+if [[ -n $prometheus_bin ]]; then
+  cat >"$log_dir/prometheus.yml" <<EOF
+global: {scrape_interval: 2s, evaluation_interval: 2s}
+rule_files: ["$repo_root/deploy/prometheus/recording_rules.yml", "$repo_root/deploy/prometheus/alert_rules.yml"]
+alerting: {alertmanagers: [{static_configs: [{targets: ["127.0.0.1:$alertmanager_port"]}]}]}
+scrape_configs: [{job_name: slipway, static_configs: [{targets: ["127.0.0.1:$admin_port"]}]}]
+EOF
+  start "prometheus" "$log_dir/prometheus.log" "$prometheus_bin" --config.file="$log_dir/prometheus.yml" \
+    --storage.tsdb.path="$log_dir/prometheus-data" --web.listen-address="127.0.0.1:$prometheus_port"
+  wait_for_log "prometheus" "$log_dir/prometheus.log" 'Server is ready' 30
+fi
+
+# The demo config plus what the tour needs: an admin token, a state directory for the latch, alerting.
+export SLIPWAY_DEMO_ADMIN_TOKEN="demo-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
+mkdir -p "$log_dir/state"
+sed 's/^  port: 8081$/  port: 8081\n  token_env: SLIPWAY_DEMO_ADMIN_TOKEN/' config/examples/demo.yaml >"$log_dir/demo.yaml"
+{
+  echo "state_dir: $log_dir/state"
+  if [[ -n $alertmanager_bin ]]; then
+    echo "alerting: {alertmanager: {url: \"http://127.0.0.1:$alertmanager_port\"}, resend_every: 30s}"
+  fi
+} >>"$log_dir/demo.yaml"
+start "gateway" "$log_dir/gateway.log" "$slipway_bin" --config "$log_dir/demo.yaml"
 wait_for_log "gateway" "$log_dir/gateway.log" '"event":"listening"' 15
 
 # GET a path on the gateway and print the HTTP status (no curl needed).
@@ -142,19 +185,35 @@ fi
 cat <<EOF
 
 slipway demo is up
-  gateway           http://127.0.0.1:$gateway_port/v1   (model "demo"; config config/examples/demo.yaml)
+  gateway           http://127.0.0.1:$gateway_port/v1   (model "demo"; config/examples/demo.yaml, as run: $log_dir/demo.yaml)
   health            http://127.0.0.1:$gateway_port/healthz  http://127.0.0.1:$gateway_port/readyz
   baseline (fp16)   http://127.0.0.1:$baseline_port   vllm-sim, clean profile
-  canary (int4)     http://127.0.0.1:$canary_port   vllm-sim, slippage profile; 10% of users
-  logs              $log_dir/{gateway,baseline-sim,canary-sim,traffic}.log
+  canary (int4)     http://127.0.0.1:$canary_port   vllm-sim, slippage in slices (deep schemas, 5+ tools, long prompts, French); 20% of users
+  status page       http://127.0.0.1:$admin_port/status     metrics: http://127.0.0.1:$admin_port/metrics
+  admin API token   $SLIPWAY_DEMO_ADMIN_TOKEN   (docs/admin-api.md)
+  Prometheus        $([[ -n $prometheus_bin ]] && echo "http://127.0.0.1:$prometheus_port (recording and alert rules of deploy/prometheus/)" || echo "not installed")
+  Alertmanager      $([[ -n $alertmanager_bin ]] && echo "http://127.0.0.1:$alertmanager_port" || echo "not installed")
+  logs              $log_dir/
 
 Try it:
   curl -s http://127.0.0.1:$gateway_port/v1/chat/completions -H 'content-type: application/json' \\
     -d '{"model":"demo","user":"alice","messages":[{"role":"user","content":"Hello"}]}' -D - 
-  Edit config/examples/demo.yaml (canary weight) and watch the canary share move.
+  Edit $log_dir/demo.yaml (canary weight) and watch the canary share move.
+  Wait about two minutes: the canary's slippage on deep schemas trips a rollback trigger, and the tour shows it.
 
 Traffic: $rate req/s$( ((duration)) && echo ", for ${duration}s" || echo ", until Ctrl-C"). A line every 3 s:
 EOF
+
+# The tour watches the rollout through the admin API and tells the story; its lines go to the terminal.
+services=${#pids[@]}  # the simulators, Alertmanager, Prometheus, the gateway
+tour_args=(--admin "http://127.0.0.1:$admin_port" --token "$SLIPWAY_DEMO_ADMIN_TOKEN" --model demo)
+[[ -n $prometheus_bin ]] && tour_args+=(--prometheus "http://127.0.0.1:$prometheus_port")
+[[ -n $alertmanager_bin ]] && tour_args+=(--alertmanager "http://127.0.0.1:$alertmanager_port")
+((exit_on_rollback)) && tour_args+=(--exit 1)
+start "tour" "$log_dir/tour.log" node tools/demo-tour.mjs "${tour_args[@]}"
+tour_pid=${pids[-1]}
+tail -n +1 -f --pid="$tour_pid" "$log_dir/tour.log" &
+tour_tail_pid=$!
 
 # The traffic generator's summary lines go to the terminal and to traffic.log.
 start "traffic" "$log_dir/traffic.log" node tools/demo-traffic.mjs --duration "$duration" --rate "$rate" --interval 3
@@ -162,10 +221,16 @@ traffic_pid=${pids[-1]}
 tail -n +1 -f --pid="$traffic_pid" "$log_dir/traffic.log" &
 tail_pid=$!
 
-# Stop when the traffic generator ends (after --duration), or when a service dies.
+# Stop when the traffic generator ends (after --duration), when the tour has shown the rollback
+# (--exit-on-rollback), or when a service dies.
 rc=0
+rolled_back=0
 while kill -0 "$traffic_pid" 2>/dev/null; do
-  for i in 0 1 2; do
+  if ((exit_on_rollback)) && ! kill -0 "$tour_pid" 2>/dev/null; then
+    wait "$tour_pid" && rolled_back=1 || rc=$?
+    break
+  fi
+  for ((i = 0; i < services; i++)); do
     if ! kill -0 "${pids[$i]}" 2>/dev/null; then
       echo "demo.sh: ${names[$i]} exited unexpectedly; last lines of its log:" >&2
       tail -n 20 "$log_dir/${names[$i]}.log" >&2 2>/dev/null || true
@@ -175,8 +240,12 @@ while kill -0 "$traffic_pid" 2>/dev/null; do
   done
   sleep 0.5
 done
-if ((rc == 0)); then
+if ((rc == 0 && !rolled_back)); then
   wait "$traffic_pid" || rc=$?
+  if ((rc == 0 && exit_on_rollback)); then
+    echo "demo.sh: --duration ended before a rollback was shown" >&2
+    rc=1
+  fi
 fi
-wait "$tail_pid" 2>/dev/null || true
+kill "$tail_pid" "$tour_tail_pid" 2>/dev/null || true
 exit "$rc"

@@ -11,7 +11,7 @@ constexpr std::string_view kDemoConfig = R"yaml(
 # It puts slipway on 127.0.0.1:8080 in front of two simulated vLLM servers (tools/vllm-sim):
 #   - the baseline, the full-precision model, on 127.0.0.1:8001
 #   - the canary, a quantized copy of it, on 127.0.0.1:8002
-# Clients ask for model "demo"; slipway sends 10% of users to the canary and the rest to the baseline,
+# Clients ask for model "demo"; slipway sends 20% of users to the canary and the rest to the baseline,
 # and the same user always lands on the same side. docs/config.md describes every key.
 
 listen:
@@ -33,8 +33,26 @@ models:
     canary:                 # the candidate under test
       served_model: demo-int4
       endpoints: ["127.0.0.1:8002"]
-      weight: 10            # percent of users sent here (0..100, fractions such as 0.5 allowed)
+      weight: 20            # percent of users sent here (0..100, fractions such as 0.5 allowed)
       price: {prompt_per_1k: 0.0002, completion_per_1k: 0.0006}   # int4: more users per GPU
+    rollout:                # automatic rollback (docs/config.md#rollout; the statistics: docs/judgement.md)
+      revision: demo-1      # a new value (or POST /admin/v1/models/demo/resume) lets a rolled-back canary back in
+      bucket: 5s
+      triggers:
+        - name: schema_compliance        # answers that break the requested JSON schema
+          sli: validation_failure_rate
+          slice: each                    # one test per slice below
+          window: 3m
+          min_samples: 50                # per variant, per slice
+          tolerance: {absolute: 0.02}    # fire when the canary is worse by more than 2 points...
+          confidence: 0.99               # ...and the always-valid test is that sure
+        - name: tool_calls               # tool calls to unknown functions or with bad arguments
+          sli: tool_call_failure_rate
+          slice: tools
+          window: 3m
+          min_samples: 50
+          tolerance: {absolute: 0.02}
+          confidence: 0.99
 
 routes:
   # Requests marked as high-stakes never go to the canary, whatever the weight.

@@ -420,11 +420,15 @@ void RolloutService::judge(ModelRollout& m, Clock::time_point now, int64_t unix_
     log_.write(LogLevel::info, "rollout_promoted",
                {{"model", m.model}, {"step", m.last.to_step}, {"weight", m.last.to_weight_percent}});
   }
-  if (m.last.hold_reason != m.hold_reason) {
-    m.hold_reason = m.last.hold_reason;
-    if (!m.hold_reason.empty())
-      log_.write(LogLevel::info, "rollout_hold", {{"model", m.model}, {"step", m.controller->state().step}, {"reason", m.hold_reason}});
+  // Log a hold when its kind changes, not every tick ("holding step 0 for 59 s more" counts down).
+  const std::string& reason = m.last.hold_reason;
+  const std::string kind = reason.substr(0, reason.find(" for "));
+  if (kind != m.hold_kind) {
+    m.hold_kind = kind;
+    if (!reason.empty())
+      log_.write(LogLevel::info, "rollout_hold", {{"model", m.model}, {"step", m.controller->state().step}, {"reason", reason}});
   }
+  m.hold_reason = reason;
 }
 
 // The order matters: the latch is on disk before anything is reported, so a crash right after cannot

@@ -86,7 +86,8 @@ class RolloutService final : public RolloutControl {
     std::string state_path;
     std::unique_ptr<rollout::Controller> controller;
     rollout::Decision last;            // the last evaluation (results for state and metrics)
-    std::string hold_reason;
+    std::string hold_reason;           // the last evaluation's, for state()
+    std::string hold_kind;             // its first words: a change is logged
   };
   struct GenerationNames {
     std::vector<std::string> models;

@@ -9,7 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { SOURCE_DIR, SLIPWAY_BIN, sleep, waitFor } from '../lib/harness.mjs';
 
-const PORTS = [8001, 8002, 8080];
+const PORTS = [8001, 8002, 8080, 8081, 9090, 9093];
 const buildDir = path.dirname(SLIPWAY_BIN);
 const children = new Set();
 
@@ -92,7 +92,7 @@ test('Ctrl-C (SIGINT) stops every process ./demo.sh started', async (t) => {
   try {
     await waitFor(() => lastSummary(run.out) !== undefined || run.exit !== null, { timeoutMs: 120_000, intervalMs: 200, what: 'the first live line' });
     assert.equal(run.exit, null, `demo.sh ended early:\n${run.out}`);
-    assert.equal((await busyPorts()).length, 3, 'all three demo services listen');
+    assert.equal((await busyPorts()).length, PORTS.length, 'every demo service listens');
     run.child.kill('SIGINT');
     const code = await Promise.race([run.done, sleep(15_000).then(() => 'hung')]);
     assert.notEqual(code, 'hung', 'demo.sh did not stop within 15 s of SIGINT');
@@ -103,5 +103,29 @@ test('Ctrl-C (SIGINT) stops every process ./demo.sh started', async (t) => {
     throw e;
   } finally {
     clearTimeout(timer);
+  }
+});
+
+test('the tour: the canary\'s slice slippage trips a rollback within minutes, seen in Prometheus and Alertmanager', async (t) => {
+  const busy = await busyPorts();
+  if (busy.length) { t.skip(`demo ports in use: ${busy.join(', ')}`); return; }
+  const run = runDemo(['--no-build', '--exit-on-rollback', '--duration', '300', '--rate', '40']);
+  const timer = setTimeout(() => run.child.kill('SIGTERM'), 330_000);
+  const code = await run.done;
+  clearTimeout(timer);
+  try {
+    assert.equal(code, 0, 'demo.sh --exit-on-rollback exit code');
+    const box = /CANARY ROLLED BACK after (\d+)s: model demo, trigger (\S+) on slice (\S+)/.exec(run.out);
+    assert.ok(box, 'the rollback box');
+    console.log(`# rolled back after ${box[1]} s by ${box[2]} on ${box[3]}`);
+    assert.match(run.out, /canary \d+\.\d% \(n=\d+\) vs baseline \d+\.\d% \(n=\d+\)/);
+    assert.match(run.out, /canary weight: 20% configured, 0% now/);
+    assert.match(run.out, /Prometheus: slipway_rollback_active == 1 for demo/);
+    assert.match(run.out, /Alertmanager: SlipwayCanaryRolledBack \{model=demo, trigger=\S+, slice=\S+, severity=page\}/);
+    assert.match(run.out, /admin\/v1\/models\/demo\/resume/);
+    await waitFor(async () => (await busyPorts()).length === 0, { timeoutMs: 10_000, what: 'every demo process to be gone (ports free)' });
+  } catch (e) {
+    process.stderr.write(`----- demo.sh output -----\n${run.out}\n`);
+    throw e;
   }
 });
