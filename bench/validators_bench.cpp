@@ -204,6 +204,14 @@ void BM_Request_SimdjsonParse_64KiBPrompt(benchmark::State& st) {
 }
 BENCHMARK(BM_Request_SimdjsonParse_64KiBPrompt);
 
+void BM_Expectations_CacheHit_64KiBPrompt(benchmark::State& st) {
+  sv::Validator v;
+  std::string req = long_prompt_request();
+  (void)v.expectations(req);
+  for (auto _ : st) benchmark::DoNotOptimize(v.expectations(req));
+}
+BENCHMARK(BM_Expectations_CacheHit_64KiBPrompt);
+
 void BM_Request_SchemaCacheKey(benchmark::State& st) {
   // The rest of a cache hit: re-serialise the schema and hash it.
   boost::json::value schema = boost::json::parse(kSchema);
