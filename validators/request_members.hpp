@@ -12,7 +12,7 @@
 
 namespace slipway::validators {
 
-// The body is validated whole by simdjson (depth ≤ 256, size ≤ 1 MiB); the members read are parsed by
+// The body is validated whole by simdjson (depth ≤ 256, size ≤ 256 KiB); the members read are parsed by
 // Boost.JSON from their own bytes (so numbers, duplicate keys and nesting come out exactly as a Boost.JSON
 // parse of the whole body gives them); `messages` and `prompt` are kept as null (their presence is what
 // counts). nullopt when the body is not a JSON object simdjson accepts within those bounds: the caller then
