@@ -99,7 +99,13 @@ struct CheckTree::Value {
   double d = 0;
   std::string s;                                  // strings: as valijson sees them (up to the first NUL)
   std::vector<Value> items;                       // arrays
-  std::vector<std::pair<std::string, Value>> members;  // objects, sorted by key
+  struct Member;
+  std::vector<Member> members;                    // objects, sorted by key
+};
+// Not std::pair<std::string, Value>: clang rejects a pair of the still-incomplete Value here.
+struct CheckTree::Value::Member {
+  std::string first;
+  Value second;
 };
 
 enum class Op : uint8_t {
@@ -253,7 +259,7 @@ class CheckTreeBuilder final : public valijson::constraints::ConstraintVisitor {
       case boost::json::kind::object:
         out.kind = K::object;
         for (const auto& kv : in.get_object()) {
-          out.members.emplace_back(std::string(kv.key()), K{});
+          out.members.push_back({std::string(kv.key()), K{}});
           if (!to_value(kv.value(), out.members.back().second)) return false;
         }
         std::sort(out.members.begin(), out.members.end(),
