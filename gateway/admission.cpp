@@ -129,6 +129,18 @@ std::size_t skip_ws(std::string_view s, std::size_t i) {
   while (i < s.size() && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r')) ++i;
   return i;
 }
+// A key written with escapes ("m\u006fdel") is the same key to every JSON parser, admit_body's included,
+// so it is compared decoded: otherwise the rewrite would miss the model admission routed on and send the
+// client's model name upstream (found by tests/fuzz/fuzz_admission.cpp).
+bool key_matches(std::string_view raw_key, std::string_view key) {
+  if (raw_key.find('\\') == std::string_view::npos) return raw_key == key;
+  thread_local simdjson::dom::parser parser;
+  std::string quoted;
+  quoted.reserve(raw_key.size() + 2);
+  quoted.append(1, '"').append(raw_key).append(1, '"');
+  std::string_view decoded;
+  return !parser.parse(quoted).get_string().get(decoded) && decoded == key;
+}
 }  // namespace
 
 std::optional<TextSpan> find_top_level_value(std::string_view s, std::string_view key) {
@@ -139,13 +151,12 @@ std::optional<TextSpan> find_top_level_value(std::string_view s, std::string_vie
     i = skip_ws(s, i);
     if (i >= s.size() || s[i] != '"') return std::nullopt;
     std::size_t key_end = skip_value(s, i);
-    // Keys with escapes never equal the plain names we look for; compare the raw text.
     std::string_view raw_key = s.substr(i + 1, key_end - i - 2);
     i = skip_ws(s, key_end);
     if (i >= s.size() || s[i] != ':') return std::nullopt;
     i = skip_ws(s, i + 1);
     std::size_t value_end = skip_value(s, i);
-    if (raw_key == key) return TextSpan{i, value_end - i};
+    if (key_matches(raw_key, key)) return TextSpan{i, value_end - i};
     i = skip_ws(s, value_end);
     if (i >= s.size() || s[i] != ',') return std::nullopt;
     ++i;

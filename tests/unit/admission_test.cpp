@@ -74,3 +74,15 @@ TEST_CASE("find_top_level_value ignores nested keys of the same name") {
   REQUIRE(body.substr(span->offset, span->length) == "\"outer\"");
   REQUIRE_FALSE(find_top_level_value(body, "absent"));
 }
+
+// Found by fuzz-admission: admission (simdjson) reads "m\u006fdel" as "model"; the rewrite must replace that
+// same value, or the upstream gets the client's model name instead of the served one.
+TEST_CASE("the rewrite finds keys written with escapes, as admission does") {
+  std::string body = R"({"m\u006fdel":"m","messages":[],"stream_opti\u006fns":{"include_usage":false}})";
+  auto admitted = admit(body);
+  REQUIRE(std::get<RequestFacts>(admitted).model == "m");
+  REQUIRE(rewrite_body(body, "m-int4", true) ==
+          R"({"m\u006fdel":"m-int4","messages":[],"stream_opti\u006fns":{"include_usage":true}})");
+  REQUIRE(find_top_level_value(R"({"mod\"el":1,"model":2})", "model")->offset == 21);
+  REQUIRE_FALSE(find_top_level_value(R"({"m\u006fdels":1})", "model"));
+}
