@@ -140,7 +140,7 @@ TEST_CASE("config: the embedded default is the demo example", "[config]") {
   CHECK(m.canary->served_model == "demo-int4");
   REQUIRE(m.canary->endpoints.size() == 1);
   CHECK(m.canary->endpoints[0].label() == "127.0.0.1:8002");
-  CHECK(m.canary->weight_percent == 10.0);
+  CHECK(m.canary->weight_percent == 20.0);
   REQUIRE(c.routes.size() == 1);
   CHECK(c.routes[0].name == "high-stakes");
   REQUIRE(c.routes[0].header);
