@@ -3,6 +3,8 @@
 #include <functional>
 #include <unordered_map>
 
+#include <valijson/internal/uri.hpp>
+
 namespace slipway::validators::detail {
 
 namespace {
@@ -30,8 +32,13 @@ std::string percent_decode(const std::string& s) {
 }  // namespace
 
 void RefGraph::add_ref(const std::string& from, const std::string& ref) {
-  if (ref.empty() || ref[0] != '#') return;  // remote or $id-relative: resolved (or refused) by valijson
-  std::string frag = percent_decode(ref.substr(1));
+  // valijson fetches (or refuses) only absolute URIs and URNs; any other document part ("H/x", "a.json#/b")
+  // it resolves against the current document, so that is a local edge too: {"$ref":"H/x"} is a cycle to
+  // the root that would recurse until the stack overflows (found by tests/fuzz/fuzz_schema.cpp).
+  std::size_t hash = ref.find('#');
+  std::string uri = ref.substr(0, hash);
+  if (!uri.empty() && (valijson::internal::uri::isUriAbsolute(uri) || valijson::internal::uri::isUrn(uri))) return;
+  std::string frag = hash == std::string::npos ? std::string() : percent_decode(ref.substr(hash + 1));
   if (!frag.empty() && frag[0] != '/') return;  // plain-name anchor
   add_edge(from, frag);
 }

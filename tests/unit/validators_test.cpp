@@ -365,6 +365,11 @@ TEST_CASE("limits give a RequestError before the request goes anywhere", "[valid
   fan += R"("a30":{"type":"integer"}},"$ref":"#/$defs/a0"})";
   CHECK_THAT(error_of(d, schema_request(fan)), Catch::Contains("fan-out"));
   CHECK(error_of(d, schema_request(R"({"properties":{"next":{"$ref":"#"}}})")).empty());  // descends: fine
+  // Found by fuzz-schema: valijson resolves a relative document ref against the current document, so these
+  // point back at the root too (before the fix, a stack overflow: one request could crash the gateway).
+  CHECK_THAT(error_of(d, schema_request(R"({"$ref":"H/definitions/node","required":["a"]})")), Catch::Contains("cycle"));
+  CHECK_THAT(error_of(d, schema_request(R"({"$defs":{"a":{"$ref":"other.json#/$defs/a"}},"$ref":"#/$defs/a"})")),
+             Catch::Contains("cycle"));
 
   CHECK_THAT(error_of(d, R"({"response_format":{"type":"xml"}})"), Catch::Contains("response_format.type"));
   CHECK_THAT(error_of(d, R"({"response_format":{"type":"json_schema"}})"), Catch::Contains("response_format.json_schema"));
