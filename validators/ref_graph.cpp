@@ -31,7 +31,9 @@ std::string percent_decode(const std::string& s) {
 
 }  // namespace
 
-void RefGraph::add_ref(const std::string& from, const std::string& ref) {
+void RefGraph::add_ref(const std::string& from, const std::string& raw_ref) {
+  // valijson reads the $ref through c_str(): "#\u0000x" is "#" to it.
+  const std::string ref = raw_ref.substr(0, raw_ref.find('\0'));
   // valijson fetches (or refuses) only absolute URIs and URNs; any other document part ("H/x", "a.json#/b")
   // it resolves against the current document, so that is a local edge too: {"$ref":"H/x"} is a cycle to
   // the root that would recurse until the stack overflows (found by tests/fuzz/fuzz_schema.cpp).

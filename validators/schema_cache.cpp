@@ -18,6 +18,9 @@ namespace {
 
 namespace bj = boost::json;
 
+// Longest $ref / $id / id string accepted: valijson runs a std::regex over them (see the Rewriter).
+constexpr size_t kMaxUriBytes = 2048;
+
 // Walks a schema document, keyword-aware, producing the rewritten copy valijson compiles.
 class Rewriter {
  public:
@@ -99,6 +102,11 @@ class Rewriter {
       if (key == "format" && v.is_string()) {
         o.emplace(kFormatKeyword, v);
         continue;
+      }
+      if ((key == "$ref" || key == "$id" || key == "id") && v.is_string() && v.get_string().size() > kMaxUriBytes) {
+        // valijson matches these against a std::regex (isUrn) that recurses once per character: a 60 KB
+        // "urn:..." $ref overflowed the stack (found by tests/fuzz/fuzz_schema.cpp). Real ones are short.
+        return fail(kpath, "longer than " + std::to_string(kMaxUriBytes) + " bytes");
       }
       if (key == "$ref" && v.is_string()) graph.add_ref(path, std::string(v.get_string()));
       if (key == "allOf" || key == "anyOf" || key == "oneOf") {

@@ -358,6 +358,9 @@ TEST_CASE("limits give a RequestError before the request goes anywhere", "[valid
   CHECK_THAT(error_of(d, schema_request(R"({"anyOf":[{"type":"string"},{"$ref":"#"}]})")), Catch::Contains("cycle"));
   CHECK_THAT(error_of(d, schema_request(R"({"$defs":{"a":{"$ref":"#/$defs/b"},"b":{"allOf":[{"$ref":"#/$defs/a"}]}},"$ref":"#/$defs/a"})")),
              Catch::Contains("cycle"));
+  CHECK_THAT(error_of(d, schema_request(R"({"$ref":"any#\u0000/x"})")), Catch::Contains("cycle"));  // "any#" to valijson
+  CHECK_THAT(error_of(d, schema_request(R"({"$ref":"urn:ab:)" + std::string(60000, 'a') + R"(#/x"})")),
+             Catch::Contains("longer than 2048 bytes"));
   std::string fan = R"({"$defs":{)";
   for (int i = 0; i < 30; ++i)
     fan += "\"a" + std::to_string(i) + "\":{\"anyOf\":[{\"$ref\":\"#/$defs/a" + std::to_string(i + 1) + "\"},{\"$ref\":\"#/$defs/a" +
