@@ -20,6 +20,7 @@ packages=(
   libsimdjson-dev libyaml-cpp-dev catch2 libcpp-httplib-dev libvalijson-dev nlohmann-json3-dev
   libre2-dev libssl-dev zlib1g-dev libbrotli-dev prometheus-cpp-dev json-schema-test-suite
   libbenchmark-dev prometheus prometheus-alertmanager redis-server libhiredis-dev chromium
+  clang-14 libclang-rt-14-dev
 )
 # nodejs + npm from Debian only when no node at all: a preinstalled nodesource nodejs ships its own
 # npm and conflicts with Debian's npm package.
