@@ -53,7 +53,7 @@ for t in "${targets[@]}"; do
   mkdir -p "$build/corpus/$t"
   log="$build/logs/$t.log"
   set +e
-  "$build/fuzz-$t" "$build/corpus/$t" "$here/corpus/$t" \
+  "$build/tests/fuzz/fuzz-$t" "$build/corpus/$t" "$here/corpus/$t" \
     -max_total_time="$per_target" -max_len="$(max_len "$t")" -rss_limit_mb=2048 -timeout=30 \
     -dict="$(dict "$t")" -artifact_prefix="$build/crashes/$t-" -print_final_stats=1 >"$log" 2>&1
   rc=$?
