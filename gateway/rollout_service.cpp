@@ -133,24 +133,19 @@ std::string sli_label(const rollout::TriggerSpec& t) {
 // A double that JSON can carry (no NaN or infinity).
 json::value num(double x) { return std::isfinite(x) ? json::value(x) : json::value(nullptr); }
 
+// The state file's form of a test's numbers, made safe for JSON (no NaN or infinity) and with the
+// distribution SLIs' values unscaled.
 json::object evaluation_json(const rollout::Evaluation& e, double scale) {
-  json::object o;
-  o["verdict"] = rollout::to_string(e.verdict);
-  o["canary_rate"] = num(e.canary_rate);
-  o["baseline_rate"] = num(e.baseline_rate);
-  o["canary_n"] = e.canary_n;
-  o["baseline_n"] = e.baseline_n;
-  o["canary_events"] = e.canary_events;
-  o["baseline_events"] = e.baseline_events;
+  json::object o = rollout::to_json(e);
+  for (auto& kv : o)
+    if (kv.value().is_double()) kv.value() = num(kv.value().get_double());
   if (e.canary_value != 0 || e.baseline_value != 0) {
     o["canary_value"] = num(e.canary_value * scale);
     o["baseline_value"] = num(e.baseline_value * scale);
+  } else {
+    o.erase("canary_value");
+    o.erase("baseline_value");
   }
-  o["excess"] = num(e.excess);
-  o["statistic"] = num(e.statistic);
-  o["p_value"] = num(e.p_value);
-  o["threshold"] = num(e.threshold);
-  o["direction"] = rollout::to_string(e.direction);
   return o;
 }
 

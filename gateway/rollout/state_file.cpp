@@ -19,25 +19,6 @@ namespace {
 
 constexpr int kFormatVersion = 1;
 
-json::object eval_to_json(const Evaluation& e) {
-  json::object o;
-  o["verdict"] = to_string(e.verdict);
-  o["direction"] = to_string(e.direction);
-  o["canary_rate"] = e.canary_rate;
-  o["baseline_rate"] = e.baseline_rate;
-  o["canary_n"] = e.canary_n;
-  o["baseline_n"] = e.baseline_n;
-  o["canary_events"] = e.canary_events;
-  o["baseline_events"] = e.baseline_events;
-  o["canary_value"] = e.canary_value;
-  o["baseline_value"] = e.baseline_value;
-  o["excess"] = e.excess;
-  o["statistic"] = e.statistic;
-  o["p_value"] = e.p_value;
-  o["threshold"] = e.threshold;
-  return o;
-}
-
 // Typed field access that reports the key on mismatch.
 struct Reader {
   std::string& error;
@@ -127,6 +108,26 @@ bool fsync_dir_of(const std::string& path, std::string& error) {
 
 }  // namespace
 
+boost::json::object to_json(const Evaluation& e) {
+  namespace json = boost::json;
+  json::object o;
+  o["verdict"] = to_string(e.verdict);
+  o["direction"] = to_string(e.direction);
+  o["canary_rate"] = e.canary_rate;
+  o["baseline_rate"] = e.baseline_rate;
+  o["canary_n"] = e.canary_n;
+  o["baseline_n"] = e.baseline_n;
+  o["canary_events"] = e.canary_events;
+  o["baseline_events"] = e.baseline_events;
+  o["canary_value"] = e.canary_value;
+  o["baseline_value"] = e.baseline_value;
+  o["excess"] = e.excess;
+  o["statistic"] = e.statistic;
+  o["p_value"] = e.p_value;
+  o["threshold"] = e.threshold;
+  return o;
+}
+
 std::string to_json(const RolloutState& s) {
   json::object o;
   o["format"] = kFormatVersion;
@@ -142,7 +143,7 @@ std::string to_json(const RolloutState& s) {
     r["slice"] = s.reason->slice;
     r["sli"] = s.reason->sli;
     r["message"] = s.reason->message;
-    r["numbers"] = eval_to_json(s.reason->numbers);
+    r["numbers"] = to_json(s.reason->numbers);
     o["reason"] = std::move(r);
   } else {
     o["reason"] = nullptr;

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include <boost/json/object.hpp>
+
 #include "gateway/rollout/judge.hpp"
 
 namespace slipway::rollout {
@@ -31,6 +33,8 @@ struct RolloutState {
 };
 
 std::string to_json(const RolloutState& s);
+// One test's numbers as a JSON object (the state file's "numbers"; the admin API's state adds to it).
+boost::json::object to_json(const Evaluation& e);
 // Parses and checks the document; on failure returns false and says why in `error`.
 bool from_json(std::string_view text, RolloutState& out, std::string& error);
 
