@@ -99,7 +99,8 @@ trap 'exit 143' TERM
 start() {  # start NAME LOGFILE CMD...
   local name=$1 log=$2
   shift 2
-  "$@" >"$log" 2>&1 &
+  : >"$log"  # exists at once, so a `tail -f` started right after cannot miss it
+  "$@" >>"$log" 2>&1 &
   pids+=($!)
   names+=("$name")
 }
