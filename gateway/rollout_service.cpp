@@ -11,6 +11,7 @@
 
 #include "gateway/metrics.hpp"
 #include "gateway/rollout/state_file.hpp"
+#include "gateway/rollout_config.hpp"
 #include "gateway/rollout_observation.hpp"
 
 namespace slipway {
@@ -19,86 +20,6 @@ namespace json = boost::json;
 using rollout::LatencySli;
 using rollout::RateSli;
 using rollout::TriggerKind;
-
-// ---------------------------------------------------------------------------------------------------
-// Config translation
-
-rollout::ControllerConfig controller_config(const config::Model& model, const config::Config& cfg) {
-  const config::Rollout& r = *model.rollout;
-  rollout::ControllerConfig cc;
-  cc.revision = r.revision;
-  cc.window.bucket_width = r.bucket;
-  config::Duration longest = r.bucket;
-  bool distributions = false;
-  for (const auto& s : cfg.slices) cc.slices.push_back(s.name);
-  for (const auto& t : r.triggers) {
-    rollout::TriggerSpec ts;
-    ts.name = t.name;
-    ts.slice = t.slice;
-    ts.window = t.window;
-    ts.min_samples = t.min_samples;
-    ts.tolerance_abs = t.tolerance_abs;
-    ts.tolerance_rel = t.tolerance_rel;
-    ts.alpha = 1.0 - t.confidence;
-    ts.quantile = t.quantile;
-    ts.direction = t.direction == config::TriggerDirection::lower_is_worse ? rollout::Direction::lower_is_worse
-                   : t.direction == config::TriggerDirection::either       ? rollout::Direction::either
-                                                                           : rollout::Direction::higher_is_worse;
-    ts.kind = TriggerKind::rate;
-    switch (t.sli) {
-      case config::TriggerSli::validation_failure_rate: ts.rate_sli = RateSli::validation_failure; break;
-      case config::TriggerSli::tool_call_failure_rate: ts.rate_sli = RateSli::tool_call_failure; break;
-      case config::TriggerSli::refusal_rate: ts.rate_sli = RateSli::refusal; break;
-      case config::TriggerSli::truncation_rate: ts.rate_sli = RateSli::truncation; break;
-      case config::TriggerSli::upstream_error_rate: ts.rate_sli = RateSli::upstream_error; break;
-      case config::TriggerSli::shadow_disagreement_rate: ts.rate_sli = RateSli::shadow_disagreement; break;
-      case config::TriggerSli::latency: ts.kind = TriggerKind::latency; ts.latency_sli = LatencySli::end_to_end; break;
-      case config::TriggerSli::time_to_first_token:
-        ts.kind = TriggerKind::latency;
-        ts.latency_sli = LatencySli::time_to_first_token;
-        break;
-      case config::TriggerSli::output_tokens: ts.kind = TriggerKind::latency; ts.latency_sli = LatencySli::output_tokens; break;
-      case config::TriggerSli::cost_per_success:
-        ts.kind = TriggerKind::latency;
-        ts.latency_sli = LatencySli::cost_per_success;
-        break;
-    }
-    if (ts.kind == TriggerKind::latency) {
-      distributions = true;
-      ts.direction = rollout::Direction::higher_is_worse;
-    }
-    longest = std::max(longest, t.window);
-    cc.triggers.push_back(std::move(ts));
-  }
-  // The longest test plus one bucket of slack for the bucket being filled.
-  cc.window.buckets = static_cast<std::size_t>(longest / r.bucket) + 2;
-  cc.window.distributions = distributions;
-  for (const auto& s : r.steps) cc.steps.push_back({s.weight_percent, s.hold});
-  cc.weight_percent = model.canary ? model.canary->weight_percent : 0.0;
-  return cc;
-}
-
-std::string state_file_path(const std::string& state_dir, const std::string& model) {
-  std::string safe;
-  bool changed = false;
-  for (char c : model) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-    safe.push_back(ok ? c : '_');
-    changed = changed || !ok;
-  }
-  if (safe.empty() || safe[0] == '.') changed = true, safe.insert(safe.begin(), '_');
-  if (changed) {  // "a/b" and "a_b" must not share a file
-    uint64_t h = 1469598103934665603ull;
-    for (unsigned char c : model) h = (h ^ c) * 1099511628211ull;
-    char hex[17];
-    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
-    safe += "-";
-    safe += std::string(hex, 8);
-  }
-  std::string dir = state_dir;
-  if (!dir.empty() && dir.back() != '/') dir += '/';
-  return dir + "rollout-" + safe + ".json";
-}
 
 namespace {
 
@@ -115,14 +36,6 @@ std::string iso8601(int64_t unix_ms) {
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
                 tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(unix_ms % 1000));
   return buf;
-}
-
-// Distribution SLIs other than time are stored scaled (rollout_observation.hpp); undo it for people.
-double value_scale(const rollout::TriggerSpec& t) {
-  if (t.kind != TriggerKind::latency) return 1.0;
-  if (t.latency_sli == LatencySli::output_tokens) return 1.0 / kOutputTokensScale;
-  if (t.latency_sli == LatencySli::cost_per_success) return 1.0 / kCostScale;
-  return 1.0;
 }
 
 std::string sli_label(const rollout::TriggerSpec& t) {
@@ -159,77 +72,11 @@ std::string fmt(double x) {
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------------
-// Metrics
-
-class RolloutService::Collector final : public prometheus::Collectable {
- public:
-  explicit Collector(const RolloutService& s) : s_(s) {}
-
-  // Runs on the control thread (the admin listener's scrape), like everything that changes the service.
-  std::vector<prometheus::MetricFamily> Collect() const override {
-    using prometheus::MetricType;
-    auto active = family("slipway_rollback_active", "1 while the model's canary is rolled back (latched), else 0.", MetricType::Gauge);
-    auto rollbacks = family("slipway_rollbacks_total", "Rollbacks by the trigger and slice that fired (trigger=\"manual\" for the admin API).", MetricType::Counter);
-    auto step = family("slipway_rollout_step", "Index of the current progressive step (-1: no steps configured).", MetricType::Gauge);
-    auto promotions = family("slipway_rollout_promotions_total", "Promotions to the next progressive step.", MetricType::Counter);
-    auto evaluations = family("slipway_trigger_evaluations_total", "Evaluations of the model's triggers (one per tick).", MetricType::Counter);
-    auto p_value = family("slipway_trigger_p_value", "The trigger's always-valid p-value on the slice (1 until its minimum sample).", MetricType::Gauge);
-    auto threshold = family("slipway_trigger_threshold", "The p-value below which the trigger fires (its share of the error budget).", MetricType::Gauge);
-    auto canary_value = family("slipway_trigger_canary_value", "The canary's side of the test: a rate, or the quantile for distribution SLIs.", MetricType::Gauge);
-    auto baseline_value = family("slipway_trigger_baseline_value", "The baseline's side of the test: a rate, or the quantile for distribution SLIs.", MetricType::Gauge);
-    auto samples = family("slipway_trigger_samples", "Requests in the trigger's current test, by variant.", MetricType::Gauge);
-    auto alerts = family("slipway_alert_notifications_total", "Alert delivery attempts by receiver and result.", MetricType::Counter);
-    auto dropped = family("slipway_rollout_observations_dropped_total", "Requests not judged because the controller's inbox was full.", MetricType::Counter);
-    auto write_failures = family("slipway_rollout_state_write_failures_total", "Failed writes of a rollout state file.", MetricType::Counter);
-
-    for (const auto& [name, m] : s_.models_) {
-      const auto& c = *m->controller;
-      active.metric.push_back(value_metric({{"model", name}}, c.state().latched ? 1.0 : 0.0, MetricType::Gauge));
-      step.metric.push_back(value_metric({{"model", name}}, c.config().steps.empty() ? -1.0 : static_cast<double>(c.state().step), MetricType::Gauge));
-      for (const auto& r : m->last.results) {
-        const auto& t = c.config().triggers[r.trigger];
-        std::vector<prometheus::ClientMetric::Label> l{{"model", name}, {"trigger", std::string(r.trigger_name)}, {"slice", std::string(r.slice_name)}};
-        const bool rate = t.kind == TriggerKind::rate;
-        const double scale = value_scale(t);
-        p_value.metric.push_back(value_metric(l, r.eval.p_value, MetricType::Gauge));
-        threshold.metric.push_back(value_metric(l, r.eval.threshold, MetricType::Gauge));
-        canary_value.metric.push_back(value_metric(l, rate ? r.eval.canary_rate : r.eval.canary_value * scale, MetricType::Gauge));
-        baseline_value.metric.push_back(value_metric(l, rate ? r.eval.baseline_rate : r.eval.baseline_value * scale, MetricType::Gauge));
-        auto lc = l, lb = l;
-        lc.push_back({"variant", "canary"});
-        lb.push_back({"variant", "baseline"});
-        samples.metric.push_back(value_metric(lc, static_cast<double>(r.eval.canary_n), MetricType::Gauge));
-        samples.metric.push_back(value_metric(lb, static_cast<double>(r.eval.baseline_n), MetricType::Gauge));
-      }
-    }
-    for (const auto& [key, n] : s_.rollbacks_)
-      rollbacks.metric.push_back(value_metric({{"model", std::get<0>(key)}, {"trigger", std::get<1>(key)}, {"slice", std::get<2>(key)}},
-                                              static_cast<double>(n), MetricType::Counter));
-    for (const auto& [name, n] : s_.promotions_)
-      promotions.metric.push_back(value_metric({{"model", name}}, static_cast<double>(n), MetricType::Counter));
-    for (const auto& [name, n] : s_.evaluations_)
-      evaluations.metric.push_back(value_metric({{"model", name}}, static_cast<double>(n), MetricType::Counter));
-    const AlertStats st = s_.alerts_.stats();
-    alerts.metric.push_back(value_metric({{"receiver", "alertmanager"}, {"result", "accepted"}}, static_cast<double>(st.alertmanager_accepted), MetricType::Counter));
-    alerts.metric.push_back(value_metric({{"receiver", "alertmanager"}, {"result", "failed"}}, static_cast<double>(st.alertmanager_failed), MetricType::Counter));
-    alerts.metric.push_back(value_metric({{"receiver", "webhook"}, {"result", "accepted"}}, static_cast<double>(st.webhook_accepted), MetricType::Counter));
-    alerts.metric.push_back(value_metric({{"receiver", "webhook"}, {"result", "failed"}}, static_cast<double>(st.webhook_failed), MetricType::Counter));
-    dropped.metric.push_back(value_metric({}, static_cast<double>(s_.dropped_.load(std::memory_order_relaxed)), MetricType::Counter));
-    write_failures.metric.push_back(value_metric({}, static_cast<double>(s_.state_write_failures_), MetricType::Counter));
-    return {std::move(active), std::move(rollbacks), std::move(step), std::move(promotions), std::move(evaluations),
-            std::move(p_value), std::move(threshold), std::move(canary_value), std::move(baseline_value),
-            std::move(samples), std::move(alerts), std::move(dropped), std::move(write_failures)};
-  }
-
- private:
-  const RolloutService& s_;
-};
-
 // ---------------------------------------------------------------------------------------------------
 
 RolloutService::RolloutService(boost::asio::io_context& control, SnapshotStore& store, const Log& log, AlertNotifier& alerts)
     : control_(control), store_(store), log_(log), alerts_(alerts), timer_(control),
-      collector_(std::make_shared<Collector>(*this)) {}
+      collector_(make_collector(*this)) {}
 
 RolloutService::~RolloutService() = default;
 

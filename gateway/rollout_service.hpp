@@ -29,11 +29,6 @@
 
 namespace slipway {
 
-// The controller's configuration for one model (validated by the config parser already).
-rollout::ControllerConfig controller_config(const config::Model& model, const config::Config& cfg);
-// The latch file of a model: <state_dir>/rollout-<model>.json, the name made file-safe.
-std::string state_file_path(const std::string& state_dir, const std::string& model);
-
 class RolloutService final : public RolloutControl {
  public:
   RolloutService(boost::asio::io_context& control, SnapshotStore& store, const Log& log, AlertNotifier& alerts);
@@ -93,7 +88,8 @@ class RolloutService final : public RolloutControl {
     std::vector<std::string> models;
     std::vector<std::string> slices;
   };
-  class Collector;
+  class Collector;  // gateway/rollout_metrics.cpp
+  static std::shared_ptr<prometheus::Collectable> make_collector(const RolloutService& s);
 
   void drain();
   void judge(ModelRollout& m, Clock::time_point now, int64_t unix_ms);
