@@ -15,17 +15,38 @@ namespace slipway::config {
 
 using Duration = std::chrono::milliseconds;
 
+// TLS on a listener (docs/tls.md). The PEM files are read and checked at load time, so every reload
+// re-reads them and a bad file is a rejected reload; new connections get the new certificate.
+struct ServerTls {
+  std::string cert_file;                    // PEM: the certificate, then its intermediates
+  std::string key_file;                     // PEM private key matching the certificate
+  std::string cert_pem;                     // cert_file's contents, read at load time
+  std::string key_pem;                      // key_file's contents, read at load time
+  Duration handshake_timeout{10'000};       // a client that has not finished its handshake by then is cut off
+  bool operator==(const ServerTls&) const = default;
+};
+
 struct Listener {
   std::string address = "0.0.0.0";
   uint16_t port = 8080;  // 0: an ephemeral port, reported in the "listening" log line
+  std::optional<ServerTls> tls;             // absent: plain HTTP
   bool operator==(const Listener&) const = default;
 };
 
-// One backend server. Only plain http:// is supported (backends sit on a private network).
+// How https:// endpoints are verified (docs/tls.md).
+struct UpstreamTls {
+  std::string ca_file;                      // PEM bundle of trusted CAs; "": the system's trust store
+  std::string ca_pem;                       // ca_file's contents, read at load time
+  bool insecure_skip_verify = false;        // no certificate or name check (logged as a warning at load)
+  bool operator==(const UpstreamTls&) const = default;
+};
+
+// One backend server: http://host:port (or host:port), or https://host:port.
 struct Endpoint {
   std::string host;
   uint16_t port = 0;
-  std::string label() const { return host + ":" + std::to_string(port); }
+  bool tls = false;                         // https://: verified per upstream_tls
+  std::string label() const { return (tls ? "https://" : "") + host + ":" + std::to_string(port); }
   bool operator==(const Endpoint&) const = default;
 };
 
@@ -213,6 +234,7 @@ struct Admin {
   std::string token_env;                    // environment variable holding the admin API token
   std::string token_file;                   // or a file holding it (trailing newline trimmed); not both
   std::optional<std::string> token;         // read from token_env / token_file at load time
+  std::optional<ServerTls> tls;             // absent: plain HTTP
   bool operator==(const Admin&) const = default;
 };
 
@@ -236,6 +258,7 @@ struct Config {
   std::string state_dir;                    // rollout latch files (rollout-<model>.json); "" = not persisted
   Duration rollout_evaluate_every{1'000};   // how often the controller judges the windows
   std::optional<Alerting> alerting;         // absent: rollbacks are logged and exported, not sent
+  UpstreamTls upstream_tls;                 // for https:// endpoints
 
   std::string source;                       // file name (or "<embedded>") the snapshot came from
   uint64_t generation = 0;                  // 0 from parse_config; the gateway sets 1 for the first, +1 per reload
