@@ -18,6 +18,7 @@
 
 #include <re2/re2.h>
 #include "config/section_parsers.hpp"
+#include "config/tls_parser.hpp"
 #include "config/yaml_reader.hpp"
 
 namespace slipway::config {
@@ -72,8 +73,9 @@ constexpr long long kMaxDurationMs = 24LL * 3'600'000;  // 24h: longer is a typo
 constexpr std::size_t kMaxFileBytes = 16 * MiB;
 
 void parse_listen(Reader& r, const YAML::Node& n, const std::string& path, Listener& out) {
-  if (!r.check_map(n, path, {"address", "port"})) return;
+  if (!r.check_map(n, path, {"address", "port", "tls"})) return;
   read_address_and_port(r, n, path, "0.0.0.0, 127.0.0.1 or ::", out.address, out.port);
+  if (auto v = r.child(n, "tls")) detail::parse_server_tls(r, *v, join_key(path, "tls"), out.tls);
 }
 
 void parse_limits(Reader& r, const YAML::Node& n, const std::string& path, Limits& out) {
@@ -450,7 +452,8 @@ void parse_root(Reader& r, const YAML::Node& root, Config& cfg) {
   r.check_map(root, "",
               {"listen", "threads", "limits", "timeouts", "health", "sticky_header", "variant_header",
                "passthrough_v1", "log_level", "validation", "models", "routes", "slices", "admin",
-               "metrics_on_main", "metrics_enabled", "state_dir", "rollout_evaluate_every", "alerting"});
+               "metrics_on_main", "metrics_enabled", "state_dir", "rollout_evaluate_every", "alerting",
+               "upstream_tls"});
   if (auto v = r.child(root, "listen")) parse_listen(r, *v, "listen", cfg.listen);
   r.field(root, "threads", "", [&](const YAML::Node& v, const std::string& p) {
     long long t;
@@ -484,6 +487,7 @@ void parse_root(Reader& r, const YAML::Node& root, Config& cfg) {
     parse_admin(r, *v, "admin", admin);
     cfg.admin = std::move(admin);
   }
+  if (auto v = r.child(root, "upstream_tls")) detail::parse_upstream_tls(r, *v, "upstream_tls", cfg.upstream_tls);
   r.field(root, "metrics_on_main", "",
           [&](const YAML::Node& v, const std::string& p) { r.read_bool(v, p, cfg.metrics_on_main); });
   r.field(root, "metrics_enabled", "",

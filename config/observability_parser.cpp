@@ -9,6 +9,7 @@
 #include <cstring>
 #include "config/config.hpp"
 #include "config/section_parsers.hpp"
+#include "config/tls_parser.hpp"
 #include "config/yaml_reader.hpp"
 
 namespace slipway::config::detail {
@@ -156,8 +157,9 @@ void parse_slices(Reader& r, const YAML::Node& node, const Config& cfg, std::vec
 }
 
 void parse_admin(Reader& r, const YAML::Node& n, const std::string& path, Admin& out) {
-  if (!r.check_map(n, path, {"address", "port", "token_env", "token_file"})) return;
+  if (!r.check_map(n, path, {"address", "port", "token_env", "token_file", "tls"})) return;
   read_address_and_port(r, n, path, "127.0.0.1 or ::1", out.address, out.port);
+  if (auto v = r.child(n, "tls")) parse_server_tls(r, *v, join_key(path, "tls"), out.tls);
   auto token_env = r.child(n, "token_env");
   auto token_file = r.child(n, "token_file");
   if (token_env && token_file) {

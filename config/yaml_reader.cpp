@@ -163,15 +163,20 @@ std::string format_duration(long long ms) {
   return std::to_string(ms) + "ms";
 }
 
-// "http://host:port", "host:port" or "[v6]:port"; a lone trailing "/" is allowed.
+// "http://host:port", "https://host:port", "host:port" or "[v6]:port"; a lone trailing "/" is allowed.
 // Returns an error message, or "" on success.
 std::string parse_endpoint(std::string_view text, Endpoint& out) {
   std::string_view s = text;
-  if (s.starts_with("https://"))
-    return "TLS to backends is not supported yet; use http:// (got \"" + std::string(text) + "\")";
-  if (s.starts_with("http://")) s.remove_prefix(7);
-  else if (auto p = s.find("://"); p != std::string_view::npos)
-    return "unsupported scheme \"" + std::string(s.substr(0, p)) + "\"; use http://host:port or host:port";
+  out.tls = false;
+  if (s.starts_with("https://")) {
+    s.remove_prefix(8);
+    out.tls = true;
+  } else if (s.starts_with("http://")) {
+    s.remove_prefix(7);
+  } else if (auto p = s.find("://"); p != std::string_view::npos) {
+    return "unsupported scheme \"" + std::string(s.substr(0, p)) +
+           "\"; use http://host:port, https://host:port or host:port";
+  }
   if (s.ends_with("/")) s.remove_suffix(1);
   if (auto slash = s.find('/'); slash != std::string_view::npos)
     return "must not have a path (got \"" + std::string(s.substr(slash)) +

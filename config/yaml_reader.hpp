@@ -37,7 +37,7 @@ std::string format_size(long long bytes);                            // 4194304 
 std::string format_duration(long long ms);                           // 600000 -> "10m"
 
 // A backend endpoint: "http://host:port", "host:port" or "[v6]:port" (a lone trailing "/" allowed).
-// Returns "" and fills out, or the reason it is not one (https, a path, no port, port out of 1..65535, ...).
+// Returns "" and fills out (tls set for https://), or the reason it is not one (a path, no port, port out of 1..65535, ...).
 std::string parse_endpoint(std::string_view text, Endpoint& out);
 
 // RFC 9110 token characters (header field names).

@@ -411,9 +411,9 @@ models:
   auto endpoint_error = [](const std::string& ep) {
     return error_of("models:\n  - name: m\n    baseline:\n      endpoints: [\"" + ep + "\"]\n");
   };
-  CHECK(endpoint_error("https://10.0.0.5:8000") ==
-        "models[0].baseline.endpoints[0]: TLS to backends is not supported yet; use http:// "
-        "(got \"https://10.0.0.5:8000\") (line 4)");
+  CHECK(endpoint_error("ftp://10.0.0.5:8000") ==
+        "models[0].baseline.endpoints[0]: unsupported scheme \"ftp\"; use http://host:port, https://host:port or "
+        "host:port (line 4)");
   CHECK(endpoint_error("http://10.0.0.5:8000/v1") ==
         "models[0].baseline.endpoints[0]: must not have a path (got \"/v1\"); slipway forwards the client's path, "
         "e.g. /v1/chat/completions (line 4)");
@@ -593,7 +593,7 @@ lisen: 3
 models:
   - name: a
     baseline:
-      endpoints: ["https://x:1", "x:1", "x:1"]
+      endpoints: ["ftp://x:1", "x:1", "x:1"]
     canary:
       weight: 150
       endpoints: ["c:1"]
@@ -611,7 +611,7 @@ log_level: loud
       "limits.max_body_bytes: expected a size like 4MiB, got \"lots\" (line 3)",
       "limits.read_timeout: must be between 1ms and 24h, got 0s (line 4)",
       "unknown key \"lisen\" (did you mean \"listen\"?) (line 5)",
-      "models[0].baseline.endpoints[0]: TLS to backends is not supported yet; use http:// (got \"https://x:1\") (line 9)",
+      "models[0].baseline.endpoints[0]: unsupported scheme \"ftp\"; use http://host:port, https://host:port or host:port (line 9)",
       "models[0].baseline.endpoints[2]: duplicate endpoint \"x:1\" in this pool (line 9)",
       "models[0].canary.weight: must be between 0 and 100, got 150 (line 11)",
       "models[0].canary.api_key_env: environment variable \"SLIPWAY_TEST_UNSET\" is not set (line 13)",
