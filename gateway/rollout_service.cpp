@@ -177,6 +177,8 @@ void RolloutService::apply_config(const config::Config& cfg) {
     if (it != models_.end()) {
       restored = it->second->controller->state();
     } else if (!path.empty()) {
+      if (int n = rollout::remove_orphaned_temp_files(path))  // left by a gateway killed mid-write
+        log_.write(LogLevel::info, "rollout_state_temp_removed", {{"model", model.name}, {"files", n}});
       auto read = rollout::read_state_file(path);
       if (read.status == rollout::StateFileRead::Status::ok) {
         restored = std::move(read.state);

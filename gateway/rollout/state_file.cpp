@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -233,6 +234,29 @@ bool write_state_file(const std::string& path, const RolloutState& s, std::strin
     return false;
   }
   return fsync_dir_of(path, error);
+}
+
+int remove_orphaned_temp_files(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path target(path);
+  const std::string prefix = target.filename().string() + ".tmp.";
+  std::error_code ec;
+  fs::directory_iterator it(target.has_parent_path() ? target.parent_path() : fs::path("."), ec);
+  if (ec) return 0;
+  int removed = 0;
+  for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    const fs::path entry = it->path();
+    const std::string name = entry.filename().string();
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string digits = name.substr(prefix.size());
+    if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(digits));
+    // A live writer (another gateway on the same directory, or this one) may be between write and rename.
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    std::error_code rm;
+    if (fs::remove(entry, rm)) ++removed;
+  }
+  return removed;
 }
 
 StateFileRead read_state_file(const std::string& path) {

@@ -41,6 +41,11 @@ bool from_json(std::string_view text, RolloutState& out, std::string& error);
 // Writes atomically and durably. Returns false with a message on failure (the old file stays intact).
 bool write_state_file(const std::string& path, const RolloutState& s, std::string& error);
 
+// A writer killed between creating its temp file and the rename leaves `<path>.tmp.<pid>` behind; each
+// restart would add one. Removes those whose writer is gone (not this process, no live process with that
+// pid). Returns how many were removed. Call before reading the state at start.
+int remove_orphaned_temp_files(const std::string& path);
+
 struct StateFileRead {
   enum class Status { ok, missing, error } status = Status::missing;
   RolloutState state;
