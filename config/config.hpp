@@ -46,7 +46,8 @@ struct Endpoint {
   std::string host;
   uint16_t port = 0;
   bool tls = false;                         // https://: verified per upstream_tls
-  std::string label() const { return (tls ? "https://" : "") + host + ":" + std::to_string(port); }
+  std::string authority() const { return host + ":" + std::to_string(port); }  // the Host header's value
+  std::string label() const { return (tls ? "https://" : "") + authority(); }  // logs, metrics, pool keys
   bool operator==(const Endpoint&) const = default;
 };
 
@@ -146,6 +147,22 @@ struct Alerting {
   Duration resend_every{60'000};            // re-send a firing alert (Alertmanager forgets after resolve_timeout)
   Duration timeout{5'000};                  // per delivery attempt
   bool operator==(const Alerting&) const = default;
+};
+
+// Fleet mode (docs/fleet.md): replicas share their rollout windows and latch through Redis. Absent: a replica
+// judges alone on its own traffic.
+struct Fleet {
+  enum class OnStoreLoss { keep, baseline };
+  std::string store;                        // as written: redis://host:port[/db]
+  std::string host = "127.0.0.1";           // parsed from store
+  uint16_t port = 6379;
+  int db = 0;
+  std::string key_prefix = "slipway";       // every key is <key_prefix>:...
+  std::string replica_id;                   // default: the host name; unique per replica
+  OnStoreLoss on_store_loss = OnStoreLoss::keep;  // keep: the canary serves on local judgement; baseline: weight 0
+  Duration timeout{200};                    // connect and per-command timeout of the store client
+  Duration flush_every{1'000};              // how often a replica writes its counts (and reads the fleet's)
+  bool operator==(const Fleet&) const = default;
 };
 
 // A route rule pins matching traffic to the baseline. All present matchers must match.
@@ -258,6 +275,7 @@ struct Config {
   std::string state_dir;                    // rollout latch files (rollout-<model>.json); "" = not persisted
   Duration rollout_evaluate_every{1'000};   // how often the controller judges the windows
   std::optional<Alerting> alerting;         // absent: rollbacks are logged and exported, not sent
+  std::optional<Fleet> fleet;               // absent: this replica judges alone (docs/fleet.md)
   UpstreamTls upstream_tls;                 // for https:// endpoints
 
   std::string source;                       // file name (or "<embedded>") the snapshot came from

@@ -453,7 +453,7 @@ void parse_root(Reader& r, const YAML::Node& root, Config& cfg) {
               {"listen", "threads", "limits", "timeouts", "health", "sticky_header", "variant_header",
                "passthrough_v1", "log_level", "validation", "models", "routes", "slices", "admin",
                "metrics_on_main", "metrics_enabled", "state_dir", "rollout_evaluate_every", "alerting",
-               "upstream_tls"});
+               "upstream_tls", "fleet"});
   if (auto v = r.child(root, "listen")) parse_listen(r, *v, "listen", cfg.listen);
   r.field(root, "threads", "", [&](const YAML::Node& v, const std::string& p) {
     long long t;
@@ -482,6 +482,7 @@ void parse_root(Reader& r, const YAML::Node& root, Config& cfg) {
   if (auto v = r.child(root, "routes")) parse_routes(r, *v, cfg.models, cfg.routes);
   if (auto v = r.child(root, "slices")) parse_slices(r, *v, cfg, cfg.slices);
   parse_rollout_settings(r, root, cfg);  // models[].rollout, state_dir, rollout_evaluate_every, alerting
+  parse_fleet(r, root, cfg);
   if (auto v = r.child(root, "admin")) {
     Admin admin;
     parse_admin(r, *v, "admin", admin);

@@ -25,5 +25,9 @@ void parse_admin(Reader& r, const YAML::Node& n, const std::string& path, Admin&
 // `models[].rollout`, `state_dir`, `rollout_evaluate_every` and `alerting` (config/rollout_parser.cpp).
 // Call after models and slices are in cfg: a rollout reads its model's canary and its triggers name slices.
 void parse_rollout_settings(Reader& r, const YAML::Node& root, Config& cfg);
+// `fleet` (config/fleet_parser.cpp): the shared store of a gateway's replicas. parse_redis_url fills
+// store/host/port/db from "redis://host:port[/db]" and returns "" or why the text is not one.
+void parse_fleet(Reader& r, const YAML::Node& root, Config& cfg);
+std::string parse_redis_url(std::string_view text, Fleet& out);
 
 }  // namespace slipway::config::detail
