@@ -4,7 +4,7 @@
 # (the default run takes about 4 minutes after the build), every process it starts is stopped on exit.
 #
 #   bench/run.sh [--duration S] [--connections N] [--targets a,b,..] [--workloads a,b,..]
-#                [--rate R|auto] [--repeat N] [--ttfb-requests N] [--with-portkey] [--nice N]
+#                [--rate R|auto] [--repeat N] [--ttfb-requests N] [--open-streams N,N|0] [--with-portkey] [--nice N]
 #                [--build-dir DIR] [--slipway BIN] [--sim BIN] [--slipway-desc TEXT] [--no-build] [--no-install]
 #                [--out FILE] [--no-write] [--quick]
 #
@@ -21,10 +21,14 @@ DURATION=10          # seconds per throughput run
 WARMUP=2             # seconds of warm-up before each throughput run (not measured)
 CONNECTIONS=32       # wrk -c
 TARGETS=direct,nginx,haproxy,slipway,slipway-noval
-WORKLOADS=chat,stream,schema
+WORKLOADS=chat,stream,schema,tools
 RATE=auto            # fixed-rate run: requests/s, or auto = half the slowest proxy's chat throughput
 REPEAT=1             # throughput runs per (workload, target); the median run is reported
 TTFB_REQUESTS=1000   # sequential streamed requests per target for time to first byte
+# Streams held open at once, per step (a fresh proxy per step). Each open stream holds two descriptors in the
+# proxy (client and upstream side): N must stay under the hard open-files limit (ulimit -Hn), so 10,000
+# becomes the largest count that fits when that limit is 20,000 (see open_stream_counts below).
+OPEN_STREAMS=1000,10000
 WITH_PORTKEY=0
 BUILD_DIR=$ROOT/build-bench
 SLIPWAY_BIN=
@@ -48,6 +52,7 @@ while [[ $# -gt 0 ]]; do
     --rate) RATE=$2; shift 2 ;;
     --repeat) REPEAT=$2; shift 2 ;;
     --ttfb-requests) TTFB_REQUESTS=$2; shift 2 ;;
+    --open-streams) OPEN_STREAMS=$2; shift 2 ;;
     --with-portkey) WITH_PORTKEY=1; shift ;;
     --build-dir) BUILD_DIR=$2; shift 2 ;;
     --slipway) SLIPWAY_BIN=$2; shift 2 ;;
@@ -58,7 +63,7 @@ while [[ $# -gt 0 ]]; do
     --no-install) DO_INSTALL=0; shift ;;
     --out) OUT=$2; shift 2 ;;
     --no-write) WRITE=0; shift ;;
-    --quick) DURATION=3; WARMUP=1; TTFB_REQUESTS=200; shift ;;
+    --quick) DURATION=3; WARMUP=1; TTFB_REQUESTS=200; OPEN_STREAMS=1000; shift ;;
     -h|--help) usage 0 ;;
     *) echo "run.sh: unknown option $1" >&2; usage 2 ;;
   esac
@@ -176,9 +181,15 @@ wait_port() { # port seconds [pid]: until something listens on port (fails early
   done
   return 1
 }
+# Connection limits of the proxies' configs: the throughput runs use a few dozen connections; the
+# open-streams steps start fresh proxies with room for every stream (OPEN_MAXCONN, set per step).
+OPEN_MAXCONN=
 render() { # template out PORT
+  local nginx_conns=8192 haproxy_maxconn=8000
+  if [[ -n $OPEN_MAXCONN ]]; then nginx_conns=$((3 * OPEN_MAXCONN)); haproxy_maxconn=$((OPEN_MAXCONN + 16)); fi
   sed -e "s|@DIR@|$WORK|g" -e "s|@PORT@|$3|g" -e "s|@BASELINE_PORT@|$SIM_BASELINE_PORT|g" \
-      -e "s|@CANARY_PORT@|$SIM_CANARY_PORT|g" "$1" >"$2"
+      -e "s|@CANARY_PORT@|$SIM_CANARY_PORT|g" -e "s|@NGINX_CONNECTIONS@|$nginx_conns|g" \
+      -e "s|@HAPROXY_MAXCONN@|$haproxy_maxconn|g" "$1" >"$2"
 }
 start_sim() { # label var: starts a simulator, sets var to its port (not in a subshell: PIDS must see it)
   local label=$1 out=$WORK/sim-$1.out
@@ -238,10 +249,11 @@ target_portkey() {
 
 # ---------------------------------------------------------------------------------------------
 # workloads: body file (bench/lib/body-*.json, "__USER__" is replaced per request) + headers
-workload_body() { echo "$BENCH/lib/body-$1.json"; }
+workload_body() { case $1 in open) echo "$BENCH/lib/body-stream.json" ;; *) echo "$BENCH/lib/body-$1.json" ;; esac; }
 workload_headers() {
   case $1 in
     stream) echo "x-sim-output-tokens: 300" ;;  # with max_tokens 200: exactly 200 content chunks
+    open) printf '%s\n' "x-sim-ttft-ms: 0" "x-sim-token-ms: 3000" ;;  # slow: 200 tokens take 10 minutes
     *) echo "" ;;
   esac
 }
@@ -309,6 +321,9 @@ check_target() { # target workload: one request, must be a 200 with the right sh
     [[ $n -ge 200 ]] || { log "$t/$w: expected >= 200 SSE events, got $n"; return 1; }
   else
     grep -q '"chat.completion"' "$WORK/check-$t-$w" || { log "$t/$w: not a chat.completion"; return 1; }
+    if [[ $w == tools ]]; then
+      grep -q '"tool_calls":\[{' "$WORK/check-$t-$w" || { log "$t/$w: no tool call in the answer"; return 1; }
+    fi
   fi
 }
 
@@ -396,6 +411,73 @@ if [[ ",$WORKLOADS," == *,stream,* ]]; then
   done
 fi
 
+# 4. many concurrent open streams: memory per open stream. For each step N, a fresh instance of each
+# proxy (limits sized for N), warmed up with a few streams, idle RSS read, then N slow streams opened at
+# once by lib/open-streams.mjs and held; RSS read again; per stream = (RSS with N open - idle RSS) / N.
+# Every open stream costs the proxy two descriptors; the hard open-files limit caps N (the report says so).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+FD_LIMIT=$(ulimit -n)
+open_stream_counts() { # the requested counts, each capped to what fits two descriptors per stream
+  local n cap=$(( (FD_LIMIT - 100) / 2 ))
+  IFS=, read -r -a _req <<<"$OPEN_STREAMS"
+  for n in "${_req[@]}"; do
+    [[ $n -gt 0 ]] || continue
+    if [[ $n -gt $cap ]]; then log "open streams: $n needs $((2 * n)) descriptors in the proxy, the limit is $FD_LIMIT: using $cap"; n=$cap; fi
+    echo "$n"
+  done
+}
+stop_pids() { # pids: TERM, then KILL after 5 s
+  local p i
+  for p in "$@"; do kill -TERM "$p" 2>/dev/null || true; done
+  for ((i = 0; i < 50; i++)); do
+    local alive=0
+    for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [[ $alive == 0 ]] && return 0
+    sleep 0.1
+  done
+  for p in "$@"; do kill -KILL "$p" 2>/dev/null || true; done
+}
+if [[ $OPEN_STREAMS != 0 ]]; then
+  mapfile -t OPEN_COUNTS < <(open_stream_counts)
+  for n in "${OPEN_COUNTS[@]}"; do
+    for t in "${TARGET_LIST[@]}"; do
+      [[ $t != direct && $t != portkey && -z ${SKIP[$t/stream]:-} ]] || continue
+      fn=target_${t//-/_}
+      TARGET_PORT=; TARGET_PIDS=; TARGET_HEADERS=
+      OPEN_MAXCONN=$n "$fn"
+      opids=$TARGET_PIDS; oport=$TARGET_PORT
+      if ! wait_port "$oport" 20 "${opids%% *}"; then log "open/$t: did not start"; stop_pids $opids; continue; fi
+      headers=$(printf '%s\n%s' "$(workload_headers stream)" "$TARGET_HEADERS")
+      timeout 60 "${PIN_LOAD[@]}" node "$BENCH/lib/ttfb.mjs" --url "http://127.0.0.1:$oport/v1/chat/completions" \
+        --body "$(workload_body stream)" --n 100 --warmup 20 --concurrency 8 --headers "$headers" --tag warm >/dev/null 2>&1 || true
+      sleep 1
+      # shellcheck disable=SC2086
+      idle=$(rss_kib $opids)
+      rm -f "$WORK/open-ready" "$WORK/open-release"
+      headers=$(printf '%s\n%s' "$(workload_headers open)" "$TARGET_HEADERS")
+      "${PIN_LOAD[@]}" node "$BENCH/lib/open-streams.mjs" --url "http://127.0.0.1:$oport/v1/chat/completions" \
+        --body "$(workload_body open)" --n "$n" --headers "$headers" --ready "$WORK/open-ready" \
+        --release "$WORK/open-release" --open-timeout-ms 90000 --hold-ms 150000 >"$WORK/open-$t-$n.out" 2>&1 &
+      client=$!; PIDS+=($client)
+      i=0
+      while [[ ! -s $WORK/open-ready && $i -lt 1000 ]] && kill -0 "$client" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+      if [[ -s $WORK/open-ready ]]; then
+        sleep 2   # let every stream's first events settle (the proxy's buffers are all in use)
+        # shellcheck disable=SC2086
+        held=$(rss_kib $opids); ocpu=$(cpu_ticks $opids)
+        echo "{\"kind\":\"open\",\"target\":\"$t\",\"n\":$n,\"rss_idle_kib\":$idle,\"rss_open_kib\":$held,\"fd_limit\":$FD_LIMIT,\"client\":$(cat "$WORK/open-ready")}" >>"$RESULTS"
+        log "open/$t: $(cat "$WORK/open-ready") RSS idle ${idle} KiB, with streams open ${held} KiB: $(( (held - idle) * 1024 / n )) B per stream"
+      else
+        log "open/$t: the client did not report ($(tail -c 300 "$WORK/open-$t-$n.out"))"
+      fi
+      touch "$WORK/open-release"
+      wait "$client" 2>/dev/null || true
+      # shellcheck disable=SC2086
+      stop_pids $opids
+    done
+  done
+fi
+
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 ELAPSED=$(( $(date +%s) - START_TS ))
 
@@ -412,7 +494,7 @@ cat >"$WORK/meta.json" <<EOF
  "kernel":"$(uname -r)","load_before":"$LOAD_BEFORE","load_after":"$LOAD_AFTER","elapsed_s":$ELAPSED,
  "nice":$NICE,"pinned":$([[ ${#PIN_PROXY[@]} -gt 0 ]] && echo true || echo false),"proxy_core":$PROXY_CORE,"load_core":$LOAD_CORE,
  "targets":$(node -e 'console.log(JSON.stringify(process.argv.slice(1)))' "${TARGET_LIST[@]}"),"duration_s":$DURATION,"connections":$CONNECTIONS,"repeat":$REPEAT,"rate":$RATE,"ttfb_requests":$TTFB_REQUESTS,
- "slipway":"commit $git_rev","versions":$(node -e 'console.log(JSON.stringify(process.argv[1]))' "$("$NGINX" -v 2>&1 | sed 's/.*nginx\//nginx /'); $("$HAPROXY" -v 2>/dev/null | head -1 | awk '{print "haproxy "$3}'); $(wrk -v 2>&1 | head -1 | awk '{print $1" "$2}'); node $(node -v)")}
+ "slipway":"commit $git_rev","build_type":"$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null | head -1)","versions":$(node -e 'console.log(JSON.stringify(process.argv[1]))' "$("$NGINX" -v 2>&1 | sed 's/.*nginx\//nginx /'); $("$HAPROXY" -v 2>/dev/null | head -1 | awk '{print "haproxy "$3}'); $(wrk -v 2>&1 | head -1 | awk '{print $1" "$2}'); node $(node -v)")}
 EOF
 node "$BENCH/lib/report.mjs" --meta "$WORK/meta.json" --results "$RESULTS" >"$WORK/report.md"
 cat "$WORK/report.md"

@@ -51,6 +51,7 @@ const wdesc = {
   chat: 'small non-streaming chat (≈520-byte `chat.completion`)',
   stream: 'streaming, 200 content chunks per response (≈40 KiB of SSE)',
   schema: 'structured output: `json_schema` response of ≈4 KiB',
+  tools: 'tool call: two `tools` offered, `tool_choice: "required"`, the answer is one `tool_calls` entry whose arguments the gateway validates against the function\'s `parameters`',
 };
 
 const out = [];
@@ -60,7 +61,7 @@ p(`### ${meta.date}`);
 p();
 p(`- Command: \`${meta.command}\` (${meta.elapsed_s} s)`);
 p(`- Machine: ${meta.nproc} × ${meta.cpu}, Linux ${meta.kernel}; ${meta.versions}`);
-p(`- slipway: ${meta.slipway}, Release build, \`threads: 1\`, \`log_level: warn\`, 10% canary`);
+p(`- slipway: ${meta.slipway}, ${meta.build_type || 'Release'} build, \`threads: 1\`, \`log_level: warn\`, 10% canary`);
 p(`- Pinning: ${meta.pinned ? `simulators and the proxy under test on core ${meta.proxy_core} (\`taskset\`), wrk and the TTFB client on core ${meta.load_core}` : 'none (fewer than 2 cores)'}; every proxy has one worker (nginx \`worker_processes 1\`, haproxy \`nbthread 1\`, slipway \`threads: 1\`), keep-alive on both sides${meta.nice ? `; everything the benchmark starts runs at \`nice ${meta.nice}\`` : ''}`);
 p(`- Load average before the run: ${meta.load_before}; after: ${meta.load_after}` +
   (load1 > 1.0 ? ` — **the machine was busy (load > 1.0 on ${meta.nproc} cores): absolute numbers are low and noisy; compare the ratios**` : ''));
@@ -139,6 +140,24 @@ if (ttfb.length) {
   p();
 }
 
+const open = rows.filter((r) => r.kind === 'open');
+const perStream = (r) => ((r.rss_open_kib - r.rss_idle_kib) * 1024) / r.n;
+if (open.length) {
+  p('#### Many concurrent open streams: memory per open stream');
+  p();
+  p('| target | streams asked | open at once | failed | time to open all (s) | proxy RSS idle (MiB) | RSS with the streams open (MiB) | per open stream (KiB) |');
+  p('|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of open) {
+    p(`| ${r.target} | ${num(r.n)} | ${num(r.client.open)} | ${r.client.failed} | ${(r.client.open_ms / 1000).toFixed(1)} | ${(r.rss_idle_kib / 1024).toFixed(1)} | ${(r.rss_open_kib / 1024).toFixed(1)} | ${(perStream(r) / 1024).toFixed(1)} |`);
+  }
+  p();
+  p('Each step starts a fresh proxy (connection limits sized for the step), warms it up with 100 streamed requests, reads its idle RSS, then ' +
+    'bench/lib/open-streams.mjs opens that many slow streams (`x-sim-token-ms: 3000`: one event every 3 s after the first) and holds them; ' +
+    'RSS is read 2 s after every stream got its first event. Per open stream = (RSS with N open − idle RSS) ÷ N; it includes the ' +
+    `proxy's upstream connection for that stream. Every stream holds two descriptors in the proxy, so N is capped below the open-files limit (${open[0].fd_limit} here).`);
+  p();
+}
+
 // where slipway stands against issue 8's goals
 const idle = rows.filter((r) => r.kind === 'idle');
 if (mine.length) {
@@ -165,9 +184,16 @@ if (mine.length) {
     if (ts && td) {
       const a = ts.ttfb.ttfb_p50_us - td.ttfb.ttfb_p50_us;
       lines.push(`added TTFT ≤ 0.2 ms (p50): ${signedMs(a)} ms → ${a <= 200 ? 'met' : 'not met'}`);
+      const a99 = ts.ttfb.ttfb_p99_us - td.ttfb.ttfb_p99_us;
+      lines.push(`added TTFT p99: ${signedMs(a99)} ms`);
+    }
+    const os = open.filter((r) => r.target === s);
+    for (const r of os) {
+      const k = perStream(r) / 1024;
+      lines.push(`≤ 32 KiB per open stream at ${num(r.n)}: ${k.toFixed(1)} KiB${r.client.open < r.n ? ` (only ${r.client.open} opened)` : ''} → ${k <= 32 && r.client.open === r.n ? 'met' : 'not met'}`);
     }
     const i = idle.find((r) => r.target === s);
-    if (i) lines.push(`idle RSS ${(i.rss_kib / 1024).toFixed(1)} MiB (memory per open stream is not measured yet)`);
+    if (i && !os.length) lines.push(`idle RSS ${(i.rss_kib / 1024).toFixed(1)} MiB (memory per open stream not measured in this run)`);
     p(`- **${s}**: ${lines.join('; ')}.${load1 > 1.0 ? ' (Busy machine: not conclusive.)' : ''}`);
   }
   p();
