@@ -212,10 +212,12 @@ class RequestLife {
     UpstreamCall call;
     co_await start_upstream_call(ctx_, variant, cfg_, up, deadline, watch_, call);
     out_.retries += call.retries;
-    if (call.endpoint) out_.endpoint = call.endpoint->label();
+    // The relay lets go of call.endpoint when the exchange ends: errors noted after that still name it.
+    const std::string endpoint = call.endpoint ? call.endpoint->label() : std::string("none");
+    if (call.endpoint) out_.endpoint = endpoint;
     if (!call.started()) {
       out_.upstream_elapsed += Clock::now() - out_.upstream_start;
-      note_upstream_error(call, to_string(call.failure));
+      note_upstream_error(endpoint, to_string(call.failure));
       if (call.failure != UpstreamFailure::client_gone && may_fall_back(kind)) {
         out_.fallback_reason = "canary_" + std::string(to_string(call.failure));
         co_return Attempt::fall_back;
@@ -232,7 +234,7 @@ class RequestLife {
                     assembler ? &*assembler : nullptr};
       if (!co_await relay_stream(r)) keep_alive_ = false;
       out_.upstream_elapsed += Clock::now() - out_.upstream_start;
-      if (!out_.error_code.empty()) note_upstream_error(call, out_.error_code);
+      if (!out_.error_code.empty()) note_upstream_error(endpoint, out_.error_code);
       // Validation never delays the stream: it runs on what was relayed, after the last event.
       if (assembler && !out_.client_gone && out_.error_code.empty())
         out_.verdict = ctx_.validator_for(cfg_.validation).validate(*expectations_, keep_for_shadow(assembler->finish(), kind));
@@ -243,7 +245,7 @@ class RequestLife {
     auto failure = co_await read_whole_body(ctx_, cfg_, call, watch_, deadline, body);
     out_.upstream_elapsed += Clock::now() - out_.upstream_start;
     if (failure != UpstreamFailure::none) {
-      note_upstream_error(call, to_string(failure));
+      note_upstream_error(endpoint, to_string(failure));
       if (failure != UpstreamFailure::client_gone && may_fall_back(kind)) {
         out_.fallback_reason = "canary_" + std::string(to_string(failure));
         co_return Attempt::fall_back;
@@ -252,10 +254,22 @@ class RequestLife {
       co_return Attempt::done;
     }
     int status = header.result_int();
-    if (status >= 500) note_upstream_error(call, "status_5xx");
+    if (status >= 500) note_upstream_error(endpoint, "status_5xx");
     if (status >= 500 && may_fall_back(kind)) {
       out_.fallback_reason = "canary_status_5xx";
       co_return Attempt::fall_back;
+    }
+    // An error status whose body is not JSON (an HTML page from a proxy in front of the backend, an empty
+    // body): the client still gets an OpenAI error, with the backend's status. JSON bodies pass unchanged.
+    if (status >= 400 && !is_json_object(body)) {
+      // Built before the co_await: g++ 12 destroys a ?: temporary inside a co_await expression twice.
+      std::string type(sv(header[http::field::content_type]));
+      std::string message = "The backend for model `" + out_.model + "` (" + std::string(to_string(kind)) + ") answered " +
+                            std::to_string(status) + " with a body that is not a JSON error (" +
+                            (type.empty() ? std::string("no content type") : type) + ", " + std::to_string(body.size()) +
+                            " bytes).";
+      co_await send_error(status, message, "", "upstream_error");
+      co_return Attempt::done;
     }
     Usage usage;
     if (parse_body_usage(ctx_.event_json, body, usage)) out_.usage = usage;
@@ -286,14 +300,19 @@ class RequestLife {
 
   // One failed upstream attempt, for slipway_upstream_errors_total{endpoint,kind}. Kinds are a closed set
   // (UpstreamFailure names and "status_5xx"); a client that left is not the backend's failure.
-  void note_upstream_error(const UpstreamCall& call, std::string_view kind) {
+  void note_upstream_error(const std::string& endpoint, std::string_view kind) {
     if (kind == "client_gone" || kind == "none") return;
     for (std::string_view k : {"no_endpoint", "connect", "first_byte_timeout", "stream_idle_timeout", "total_timeout",
                                "broken", "too_large", "status_5xx"})
       if (k == kind) {
-        out_.upstream_errors.push_back({call.endpoint ? call.endpoint->label() : std::string("none"), k});
+        out_.upstream_errors.push_back({endpoint, k});
         return;
       }
+  }
+
+  bool is_json_object(std::string_view body) {
+    simdjson::dom::element root;
+    return !ctx_.event_json.parse(body.data(), body.size()).get(root) && root.is_object();
   }
 
   ClientRequest upstream_request(const config::Variant& variant, bool request_usage) {
