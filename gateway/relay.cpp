@@ -27,6 +27,10 @@ constexpr std::size_t kMaxBatchBytes = 64 * 1024;
 
 std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
 
+std::string millis(std::chrono::nanoseconds d) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + " ms";
+}
+
 template <class Fields>
 void copy_response_headers(const http::response_header<>& from, http::header<false, Fields>& to,
                            const ResponseHeaders& ours) {
@@ -63,6 +67,9 @@ UpstreamFailure classify_read_error(const boost::system::error_code& ec, const C
 // Ends the upstream side: a whole, keep-alive answer returns its connection to the pool.
 void finish_upstream(WorkerContext& ctx, ClientWatch& watch, UpstreamCall& call, bool complete) {
   watch.watch_upstream(nullptr);
+  // Endpoints are judged by whole exchanges: one that completes is a success; a stream that breaks after
+  // its header was charged as a failure by the caller.
+  if (complete && call.endpoint && call.parser->get().result_int() < 500) call.endpoint->record_success();
   if (complete && call.parser->is_done() && call.parser->get().keep_alive()) ctx.pool.release(std::move(call.conn));
   call.conn.reset();
   call.release_endpoint();
@@ -96,7 +103,8 @@ bool more_without_waiting(UpstreamConnection& conn) {
 // Moves every whole event out of the parser into `batch`, dropping the usage chunk the gateway asked
 // for, feeding the assembler, and noting the first token's time.
 template <class Relay>
-void drain_events(Relay& r, SseParser& sse, SseParser::Event& ev, std::string& batch) {
+std::size_t drain_events(Relay& r, SseParser& sse, SseParser::Event& ev, std::string& batch) {
+  std::size_t moved = 0;
   while (sse.next(ev)) {
     if (ev.data.find("\"usage\":{") != std::string::npos || ev.data.find("\"usage\": {") != std::string::npos) {
       Usage usage;
@@ -109,7 +117,19 @@ void drain_events(Relay& r, SseParser& sse, SseParser::Event& ev, std::string& b
     if (r.out.first_token == Clock::time_point{} && !ev.data.empty()) r.out.first_token = Clock::now();
     if (r.strip_usage) append_without_null_usage(batch, ev.raw);
     else batch.append(ev.raw);
+    ++moved;
   }
+  return moved;
+}
+
+// What the client's error event says about a stream that broke off (docs/faults.md).
+std::string broken_stream_detail(const config::Config& cfg, UpstreamFailure failure, const boost::system::error_code& ec,
+                                 std::size_t truncated_bytes) {
+  if (truncated_bytes) return "the stream ended inside an event (" + std::to_string(truncated_bytes) + " bytes)";
+  if (ec == http::error::body_limit) return "an event larger than " + std::to_string(kMaxEventBytes) + " bytes";
+  if (failure == UpstreamFailure::stream_idle_timeout) return "no data for timeouts.stream_idle (" + millis(cfg.timeouts.stream_idle) + ")";
+  if (failure == UpstreamFailure::total_timeout) return "the exchange ran past timeouts.total (" + millis(cfg.timeouts.total) + ")";
+  return ec.message();
 }
 
 }  // namespace
@@ -128,7 +148,9 @@ net::awaitable<UpstreamFailure> read_whole_body(WorkerContext& ctx, const config
     std::size_t n = co_await read_body_some(call, buf, sizeof buf, time_left(cfg.timeouts.total, deadline), ec);
     if (ec) {
       charge(cfg, call, classify_read_error(ec, watch, deadline));
-      call.failure_detail = ec.message();
+      call.failure_detail = call.failure == UpstreamFailure::total_timeout
+                                ? "the answer was not complete within timeouts.total, " + millis(cfg.timeouts.total)
+                                : ec.message();
       finish_upstream(ctx, watch, call, false);
       co_return call.failure;
     }
@@ -193,8 +215,10 @@ net::awaitable<bool> relay_stream(StreamRelay& r) {
   std::string batch;
   char buf[kReadChunk];
   bool upstream_ok = true;
+  std::size_t events_sent = 0;  // relayed to the client (the error event says how far the stream got)
   while (!r.call.parser->is_done()) {
     batch.clear();
+    std::size_t batch_events = 0;
     // Take every event already received in one write: vLLM sends each event as its own HTTP chunk,
     // and one write per event costs a syscall each. Nothing waits for the network to fill a batch.
     do {
@@ -204,7 +228,7 @@ net::awaitable<bool> relay_stream(StreamRelay& r) {
         ec = http::error::body_limit;
         break;
       }
-      drain_events(r, sse, ev, batch);
+      batch_events += drain_events(r, sse, ev, batch);
     } while (!r.call.parser->is_done() && batch.size() < kMaxBatchBytes && more_without_waiting(*r.call.conn));
     if (ec) {
       upstream_ok = false;
@@ -221,10 +245,15 @@ net::awaitable<bool> relay_stream(StreamRelay& r) {
       co_return false;
     }
     r.out.bytes_out += batch.size();
+    events_sent += batch_events;
     if (!upstream_ok) break;
   }
+  // A body that ended cleanly in the middle of an event: the backend cut its stream short.
+  const bool truncated = upstream_ok && sse.inside_event();
+  if (truncated) upstream_ok = false;
   if (!upstream_ok) {
-    auto failure = ec == http::error::body_limit ? UpstreamFailure::broken : classify_read_error(ec, r.watch, r.deadline);
+    auto failure = truncated || ec == http::error::body_limit ? UpstreamFailure::broken
+                                                             : classify_read_error(ec, r.watch, r.deadline);
     charge(r.cfg, r.call, failure);
     r.out.error_code = std::string(to_string(failure));
     finish_upstream(r.ctx, r.watch, r.call, false);
@@ -234,7 +263,8 @@ net::awaitable<bool> relay_stream(StreamRelay& r) {
     }
     // Tell the client in-band, as vLLM does for mid-stream errors, then end the stream properly.
     std::string event = "data: " +
-                        openai_error_body("The backend stream broke off: " + std::string(to_string(failure)) + ".",
+                        openai_error_body("The backend stream broke off after " + std::to_string(events_sent) + " events: " +
+                                              broken_stream_detail(r.cfg, failure, ec, truncated ? sse.pending_bytes() : 0) + ".",
                                           "server_error", "", "upstream_stream_broken") +
                         "\n\n";
     co_await net::async_write(r.client, http::make_chunk(net::buffer(event)), net::redirect_error(net::use_awaitable, ec));

@@ -15,6 +15,12 @@ bool SseParser::feed(std::string_view bytes) {
   return pending_bytes() <= max_event_bytes_ || next_boundary_exists();
 }
 
+bool SseParser::inside_event() const {
+  for (std::size_t i = consumed_; i < buffer_.size(); ++i)
+    if (buffer_[i] != '\n' && buffer_[i] != '\r') return true;
+  return false;
+}
+
 bool SseParser::next_boundary_exists() const {
   return find_boundary(scan_from_).first != std::string::npos;
 }

@@ -26,6 +26,8 @@ class SseParser {
 
   // Bytes received but not yet part of a whole event.
   std::size_t pending_bytes() const { return buffer_.size() - consumed_; }
+  // Part of an event is pending (more than stray line ends): a stream that ends here was cut mid-event.
+  bool inside_event() const;
 
  private:
   std::pair<std::size_t, std::size_t> find_boundary(std::size_t from) const;  // {start, length}

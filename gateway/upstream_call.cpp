@@ -110,8 +110,9 @@ net::awaitable<void> start_upstream_call(WorkerContext& ctx, const VariantRuntim
       co_return;
     }
     call.header_at = Clock::now();
+    // A success is recorded when the exchange completes (relay.cpp, finish_upstream): a stream that breaks
+    // after a good header must count as the endpoint's failure.
     if (call.parser->get().result_int() >= 500) ep->record_failure(cfg.health, call.header_at);
-    else ep->record_success();
     co_return;
   }
 }
