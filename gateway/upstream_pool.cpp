@@ -66,6 +66,9 @@ net::awaitable<std::unique_ptr<UpstreamConnection>> UpstreamPool::acquire(const 
 }
 
 void UpstreamPool::release(std::unique_ptr<UpstreamConnection> conn) {
+  // Bytes read past the last response (a backend that sent more than its Content-Length) would be taken
+  // for the next request's answer: such a connection is closed, not reused.
+  if (conn->buffer.size() > 0) return;
   auto& stack = idle_[conn->endpoint_label];
   if (stack.size() >= max_idle_) return;  // closes it
   conn->stream.expires_never();
