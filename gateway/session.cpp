@@ -1,5 +1,7 @@
 #include "gateway/session.hpp"
 
+#include <vector>
+
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -77,6 +79,19 @@ net::awaitable<void> send_read_failure(beast::tcp_stream& client, const ReadFail
   client.expires_after(std::chrono::seconds(5));
   co_await http::async_write(client, res, net::redirect_error(net::use_awaitable, ec));
   ctx.log.write(LogLevel::info, "request_rejected", {{"status", f.status}, {"error", f.code}});
+  // Lingering close (as nginx's lingering_close): a client refused for its size may still be sending.
+  // Closing with its bytes unread would reset the connection and destroy this answer on the way, so
+  // read and drop what comes for up to 1 s (at most 8 MiB) first; a client that stops and closes ends it.
+  if (!ec && (f.status == 413 || f.status == 431)) {
+    std::vector<char> scratch(16 * 1024);
+    std::size_t drained = 0;
+    client.expires_after(std::chrono::seconds(1));
+    while (drained < (std::size_t{8} << 20)) {
+      std::size_t n = co_await client.async_read_some(net::buffer(scratch), net::redirect_error(net::use_awaitable, ec));
+      if (ec) break;
+      drained += n;
+    }
+  }
 }
 
 bool expects_continue(const http::request_parser<http::string_body>& p) {
