@@ -280,7 +280,7 @@ export async function startFaultBackend({ model = 'fault-model', port = 0 } = {}
       } finally {
         busy = false;
       }
-      if (!done && buf.indexOf('\r\n\r\n') !== -1) pump();
+      // Bytes that arrived while a request was handled were seen by the loop; later ones call pump() again.
     };
     sock.on('data', (d) => {
       if (done) return;
