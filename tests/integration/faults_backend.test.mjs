@@ -20,15 +20,15 @@ import {
 } from '../lib/harness.mjs';
 import { startFaultBackend } from '../lib/fault_backend.mjs';
 import { exchange, requestBytes, parseResponses, sseData } from '../lib/raw_http.mjs';
-import { metricValue, scrape, rssKiB, startOtherClient } from '../lib/fault_checks.mjs';
+import { metricValue, scrape, rssKiB, startOtherClient, SANITIZED, SLOWDOWN } from '../lib/fault_checks.mjs';
 
-const STREAM_IDLE_MS = 500;
-const FIRST_BYTE_MS = 500;
-const TOTAL_MS = 2500;
+const STREAM_IDLE_MS = 1000;
+const FIRST_BYTE_MS = 1000;
+const TOTAL_MS = 3000;
 const EJECT_AFTER = 2;
 const EJECT_FOR_MS = 1000;
 const MAX_RESPONSE_BYTES = 1024 * 1024;
-const SLACK_MS = 1500;          // a loaded 2-core machine: the bound on top of the timeout involved
+const SLACK_MS = 1500 * SLOWDOWN;   // a loaded 2-core machine: the bound on top of the timeout involved
 
 let sim, fb, gw, other;
 
@@ -176,7 +176,7 @@ test('connection refused: 502 upstream_connect_failed (after one retry), ejected
       const r = await plain('ok');
       const e = expectOpenAIError(assert, r, { status: 503, code: 'no_healthy_upstream', type: 'server_error' });
       assert.equal(e.message, 'No healthy backend endpoint for model `faulty` (baseline).');
-      assert.ok(performance.now() - t0 < 500, 'an ejected pool is answered at once');
+      assert.ok(performance.now() - t0 < 500 * SLOWDOWN, 'an ejected pool is answered at once');
       await fb.listen();
     },
   });
@@ -258,7 +258,7 @@ for (const c of beforeHeader) {
       },
       kind: c.kind, outcome: c.outcome, minMs: c.minMs ?? 0, maxMs: c.maxMs ?? SLACK_MS,
     });
-    if (c.maxRssGrowthKiB) assert.ok(rssGrowthKiB < c.maxRssGrowthKiB, `the gateway's RSS grew by ${rssGrowthKiB} KiB`);
+    if (c.maxRssGrowthKiB && !SANITIZED) assert.ok(rssGrowthKiB < c.maxRssGrowthKiB, `the gateway's RSS grew by ${rssGrowthKiB} KiB`);
     process.stderr.write(`  ${c.fault}: ${took.join(', ')} ms${c.maxRssGrowthKiB ? `, RSS +${rssGrowthKiB} KiB` : ''}\n`);
   }));
 }
@@ -297,7 +297,7 @@ for (const c of midStream) {
       check: (s) => expectStreamError(s, { events: c.events, message: c.message }),
       kind: c.kind, outcome: c.outcome, minMs: c.minMs ?? 0, maxMs: c.maxMs ?? SLACK_MS,
     });
-    if (c.maxRssGrowthKiB) assert.ok(rssGrowthKiB < c.maxRssGrowthKiB, `the gateway's RSS grew by ${rssGrowthKiB} KiB`);
+    if (c.maxRssGrowthKiB && !SANITIZED) assert.ok(rssGrowthKiB < c.maxRssGrowthKiB, `the gateway's RSS grew by ${rssGrowthKiB} KiB`);
     process.stderr.write(`  ${c.fault}: ${took.join(', ')} ms${c.maxRssGrowthKiB ? `, RSS +${rssGrowthKiB} KiB` : ''}\n`);
   }));
 }

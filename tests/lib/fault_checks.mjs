@@ -5,6 +5,11 @@
 import fs from 'node:fs';
 import { chat, postJson, readChatStream, sleep } from './harness.mjs';
 
+// Under ASan/UBSan or TSan (test.sh sets their *_OPTIONS) the gateway runs several times slower, and ASan's
+// allocator keeps freed memory in quarantine: time bounds are stretched and RSS bounds are not checked.
+export const SANITIZED = Boolean(process.env.ASAN_OPTIONS || process.env.TSAN_OPTIONS);
+export const SLOWDOWN = SANITIZED ? 4 : 1;
+
 /** Sum of the samples of `name` whose labels include every pair of `labels` (0 when none). */
 export function metricValue(text, name, labels = {}) {
   let sum = 0;
