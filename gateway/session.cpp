@@ -150,7 +150,9 @@ net::awaitable<void> run_session(WorkerContext& ctx, net::ip::tcp::socket socket
 
     auto req = parser.release();
     bool keep_alive = co_await handle_request(ctx, std::move(snapshot), client, req);
-    if (!keep_alive) break;
+    // Draining: a connection closes after the answer it was working on, so the process can exit without
+    // cutting a request that would otherwise arrive on it.
+    if (!keep_alive || ctx.counters.draining.load(std::memory_order_relaxed)) break;
   }
   client.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
   client.close();
