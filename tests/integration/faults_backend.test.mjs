@@ -20,7 +20,7 @@ import {
 } from '../lib/harness.mjs';
 import { startFaultBackend } from '../lib/fault_backend.mjs';
 import { exchange, requestBytes, parseResponses, sseData } from '../lib/raw_http.mjs';
-import { metricValue, scrape, rssKiB, startOtherClient, SANITIZED, SLOWDOWN } from '../lib/fault_checks.mjs';
+import { metricValue, metricDelta, scrape, rssKiB, startOtherClient, SANITIZED, SLOWDOWN } from '../lib/fault_checks.mjs';
 
 const STREAM_IDLE_MS = 1000;
 const FIRST_BYTE_MS = 1000;
@@ -124,11 +124,11 @@ async function faultCase({ send, check, times = EJECT_AFTER, kind, outcome, minM
       check(r);
       assert.ok(ms >= minMs && ms < maxMs, `answered after ${ms.toFixed(0)} ms, expected ${minMs}..${maxMs} ms`);
     }
-    const afterText = await scrape(gw);
-    const delta = (name, labels) => metricValue(afterText, name, labels) - metricValue(before, name, labels);
-    const errors = delta('slipway_upstream_errors_total', { endpoint: fb.endpoint, kind });
+    const errors = await metricDelta(gw, before, 'slipway_upstream_errors_total', { endpoint: fb.endpoint, kind }, times);
     assert.ok(errors >= times, `slipway_upstream_errors_total{kind="${kind}"} moved by ${errors}, expected ${times}`);
-    assert.equal(delta('slipway_requests_total', { ...FAULTY, outcome }), times, `slipway_requests_total{outcome="${outcome}"}`);
+    const requests = await metricDelta(gw, before, 'slipway_requests_total', { ...FAULTY, outcome }, times);
+    assert.equal(requests, times, `slipway_requests_total{outcome="${outcome}"}`);
+    const afterText = await scrape(gw);
     if (ejects) {
       assert.equal(metricValue(afterText, 'slipway_endpoint_healthy', { model: 'faulty', endpoint: fb.endpoint }), 0,
         `the endpoint was not ejected after ${times} faults (health.eject_after_failures ${EJECT_AFTER})`);

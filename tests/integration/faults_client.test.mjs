@@ -14,7 +14,7 @@ import {
 } from '../lib/harness.mjs';
 import { startFaultBackend } from '../lib/fault_backend.mjs';
 import { exchange, requestBytes, parseResponses } from '../lib/raw_http.mjs';
-import { metricValue, scrape, rssKiB, startOtherClient, SANITIZED, SLOWDOWN } from '../lib/fault_checks.mjs';
+import { metricDelta, scrape, rssKiB, startOtherClient, SANITIZED, SLOWDOWN } from '../lib/fault_checks.mjs';
 
 const READ_TIMEOUT_MS = 1500;
 const STREAM_IDLE_MS = 1000;    // also the gateway's write timeout towards a client
@@ -189,9 +189,7 @@ test('invalid UTF-8 in a JSON string: 400 invalid_json naming UTF-8', withLogs(a
   const { result: r } = await bounded(() => postJson(`${gw.base}/chat/completions`, new Uint8Array(raw)), { maxMs: 1000 });
   const e = expectOpenAIError(assert, r, { status: 400, code: 'invalid_json', type: 'invalid_request_error' });
   assert.match(e.message, /^The request body is not valid JSON: .*UTF-8/);
-  const after = await scrape(gw);
-  assert.equal(metricValue(after, 'slipway_requests_total', { model: 'other', slice: 'all', outcome: 'client_error' })
-    - metricValue(before, 'slipway_requests_total', { model: 'other', slice: 'all', outcome: 'client_error' }), 1);
+  assert.equal(await metricDelta(gw, before, 'slipway_requests_total', { model: 'other', slice: 'all', outcome: 'client_error' }, 1), 1);
   assert.equal(fb.seen.length, seen, 'the backend was asked');
 }));
 
@@ -204,9 +202,7 @@ test('10,000-deep JSON, 200 requests 20 at a time: each 400 json_too_deep, memor
     const e = expectOpenAIError(assert, r, { status: 400, code: 'json_too_deep' });
     assert.equal(e.message, 'The request body nests JSON deeper than the limit of 64 levels.');
   }
-  const after = await scrape(gw);
-  assert.equal(metricValue(after, 'slipway_requests_total', { model: 'other', slice: 'all', outcome: 'client_error' })
-    - metricValue(before, 'slipway_requests_total', { model: 'other', slice: 'all', outcome: 'client_error' }), 200);
+  assert.equal(await metricDelta(gw, before, 'slipway_requests_total', { model: 'other', slice: 'all', outcome: 'client_error' }, 200), 200);
 }));
 
 test('a catastrophic regex (a+)+$ in a schema against a 100,000-character answer: judged in well under 1 s (RE2)', withLogs(async () => {
@@ -224,9 +220,7 @@ test('a catastrophic regex (a+)+$ in a schema against a 100,000-character answer
     assert.deepEqual(line.findings, ['schema_violation']);
     process.stderr.write(`  (a+)+$ on 100,000 a's + "!", stream ${stream}: ${ms.toFixed(0)} ms\n`);
   }
-  const after = await scrape(gw);
-  assert.equal(metricValue(after, 'slipway_validation_findings_total', { model: 'm', slice: 'all', kind: 'schema_violation' })
-    - metricValue(before, 'slipway_validation_findings_total', { model: 'm', slice: 'all', kind: 'schema_violation' }), 2);
+  assert.equal(await metricDelta(gw, before, 'slipway_validation_findings_total', { model: 'm', slice: 'all', kind: 'schema_violation' }, 2), 2);
 }));
 
 test('a tool list of 10,000 functions: answered in bounded time and memory', withLogs(async () => {
@@ -284,8 +278,6 @@ test('a client that never reads an endless stream is cut off after timeouts.stre
   process.stderr.write(`  never-reading client: cut after ${result.ms.toFixed(0)} ms, ${(line.bytes_out / 1048576).toFixed(1)} MiB written to it\n`);
   // The backend's stream is closed too (not left generating for nobody).
   await waitFor(() => fb.openConnections <= openBefore, { timeoutMs: 3000, what: 'the upstream stream to be closed' });
-  const after = await scrape(gw);
-  assert.equal(metricValue(after, 'slipway_requests_total', { model: 'm', slice: 'all', outcome: 'client_gone' })
-    - metricValue(before, 'slipway_requests_total', { model: 'm', slice: 'all', outcome: 'client_gone' }), 1);
+  assert.equal(await metricDelta(gw, before, 'slipway_requests_total', { model: 'm', slice: 'all', outcome: 'client_gone' }, 1), 1);
 }));
 

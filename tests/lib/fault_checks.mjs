@@ -29,6 +29,21 @@ export async function scrape(gw) {
   return r.text();
 }
 
+/**
+ * How much `name{labels}` moved since the scrape `beforeText`, once it has moved by at least `atLeast` (or
+ * `timeoutMs` passed). A request's metrics are recorded just after its answer is sent, so a scrape right
+ * after the client has its answer may not see them yet.
+ */
+export async function metricDelta(gw, beforeText, name, labels, atLeast, { timeoutMs = 3000 } = {}) {
+  const before = metricValue(beforeText, name, labels);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const delta = metricValue(await scrape(gw), name, labels) - before;
+    if (delta >= atLeast || Date.now() > deadline) return delta;
+    await sleep(25);
+  }
+}
+
 /** Resident memory of a process, in KiB. */
 export function rssKiB(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
