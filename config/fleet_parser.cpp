@@ -121,9 +121,12 @@ void parse_fleet_section(Reader& r, const YAML::Node& key, const YAML::Node& n, 
 void parse_fleet(Reader& r, const YAML::Node& root, Config& cfg) {
   auto v = r.child(root, "fleet");
   if (!v) return;
-  YAML::Node key = *v;
+  // The key's node, for errors about the section as a whole. (reset, not =: assigning a yaml-cpp node writes
+  // through to the node it refers to.)
+  YAML::Node key;
+  key.reset(*v);
   for (auto it = root.begin(); it != root.end(); ++it)
-    if (it->first.IsScalar() && it->first.Scalar() == "fleet") key = it->first;
+    if (it->first.IsScalar() && it->first.Scalar() == "fleet") key.reset(it->first);
   Fleet fleet;
   parse_fleet_section(r, key, *v, "fleet", fleet);
   cfg.fleet = std::move(fleet);

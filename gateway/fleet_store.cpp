@@ -138,6 +138,29 @@ bool parse_state_fields(const std::vector<std::string>& f, StateView& out) {
   return true;
 }
 
+std::vector<StateView> fetch_states(const StoreSettings& settings,
+                                    const std::vector<std::pair<std::string, std::string>>& models, std::string& error) {
+  std::vector<StateView> out;
+  Context c = connect(settings, error);
+  if (!c) return out;
+  for (const auto& [model, revision] : models)
+    append(c.get(), {"HMGET", state_key(settings.prefix, model, revision), "seq", "born", "at", "latched", "latch", "override", "winner"});
+  for (const auto& [model, revision] : models) {
+    auto r = next_reply(c.get(), error);
+    if (!r) return {};
+    std::vector<std::string> f{model, revision};
+    if (r->type == REDIS_REPLY_ARRAY)
+      for (std::size_t j = 0; j < r->elements; ++j) f.push_back(as_string(r->element[j]));
+    StateView v;
+    if (!parse_state_fields(f, v)) {
+      v.model = model;
+      v.revision = revision;
+    }
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
 Store::Store(StoreSettings settings, std::function<void()> wake) : settings_(std::move(settings)), wake_(std::move(wake)) {
   command_ = std::thread([this] { command_loop(); });
   subscriber_ = std::thread([this] { subscriber_loop(); });
@@ -267,6 +290,7 @@ void Store::command_loop() {
         ModelData d;
         d.model = m.model;
         d.revision = m.revision;
+        d.epochs = m.epochs;
         for (std::size_t i = 0; i < m.keys.size() && !failed; ++i) {
           auto r = next_reply(c.get(), error);
           if (!r) {

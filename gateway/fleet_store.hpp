@@ -58,7 +58,8 @@ struct ModelRead {
 
 struct ModelData {
   std::string model, revision;
-  std::vector<std::pair<int64_t, std::vector<Field>>> buckets;  // non-empty buckets only
+  std::vector<int64_t> epochs;                                  // the buckets read (as asked)
+  std::vector<std::pair<int64_t, std::vector<Field>>> buckets;  // the non-empty ones among them
   StateView state;
 };
 
@@ -128,6 +129,12 @@ class Store {
   std::thread command_;
   std::thread subscriber_;
 };
+
+// At startup only, on the calling thread (before the listeners open, so a new replica of a rolled-back fleet
+// serves no request to the canary): the shared states of (model, revision) pairs, one round trip bounded by
+// settings.timeout. Empty with `error` set when the store does not answer.
+std::vector<StateView> fetch_states(const StoreSettings& settings,
+                                    const std::vector<std::pair<std::string, std::string>>& models, std::string& error);
 
 // The fields of a state announcement or script reply, in this order:
 // model, revision, seq, born, at, latched, latch, override, winner.

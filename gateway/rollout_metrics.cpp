@@ -65,9 +65,36 @@ class RolloutService::Collector final : public prometheus::Collectable {
     alerts.metric.push_back(value_metric({{"receiver", "webhook"}, {"result", "failed"}}, static_cast<double>(st.webhook_failed), MetricType::Counter));
     dropped.metric.push_back(value_metric({}, static_cast<double>(s_.dropped_.load(std::memory_order_relaxed)), MetricType::Counter));
     write_failures.metric.push_back(value_metric({}, static_cast<double>(s_.state_write_failures_), MetricType::Counter));
-    return {std::move(active), std::move(rollbacks), std::move(step), std::move(promotions), std::move(evaluations),
-            std::move(p_value), std::move(threshold), std::move(canary_value), std::move(baseline_value),
-            std::move(samples), std::move(alerts), std::move(dropped), std::move(write_failures)};
+    std::vector<prometheus::MetricFamily> out{std::move(active), std::move(rollbacks), std::move(step), std::move(promotions),
+            std::move(evaluations), std::move(p_value), std::move(threshold), std::move(canary_value),
+            std::move(baseline_value), std::move(samples), std::move(alerts), std::move(dropped), std::move(write_failures)};
+    if (s_.fleet_cfg_) add_fleet(out);
+    return out;
+  }
+
+  // Fleet mode only (docs/metrics.md, "Fleet metrics").
+  void add_fleet(std::vector<prometheus::MetricFamily>& out) const {
+    using prometheus::MetricType;
+    auto up = family("slipway_fleet_store_up", "1 while the fleet's store answers this replica, else 0 (it then judges on its own traffic).", MetricType::Gauge);
+    auto errors = family("slipway_fleet_store_errors_total", "Store requests (ticks, latch/resume/weight writes) that failed or timed out.", MetricType::Counter);
+    auto writes = family("slipway_fleet_writes_total", "Bucket writes to the store (one pipelined HINCRBY set per bucket with counts).", MetricType::Counter);
+    auto replicas = family("slipway_fleet_replicas", "Replicas whose heartbeat the store saw in the last 10 s (this one included).", MetricType::Gauge);
+    auto evals = family("slipway_fleet_evaluations_total", "Evaluations by the data judged: the fleet's sums (shared) or this replica's windows (local).", MetricType::Counter);
+    auto latch = family("slipway_fleet_latch_writes_total", "Latch writes by result: won (this replica's decision stands, it alerts) or lost (another's did).", MetricType::Counter);
+    auto applied = family("slipway_fleet_changes_applied_total", "Changes taken from the fleet (another replica's latch, resume or weight override).", MetricType::Counter);
+    up.metric.push_back(value_metric({}, s_.store_up_ ? 1.0 : 0.0, MetricType::Gauge));
+    errors.metric.push_back(value_metric({}, static_cast<double>(s_.fleet_ ? s_.fleet_->errors() : 0), MetricType::Counter));
+    writes.metric.push_back(value_metric({}, static_cast<double>(s_.fleet_writes_), MetricType::Counter));
+    replicas.metric.push_back(value_metric({}, static_cast<double>(s_.fleet_replicas_), MetricType::Gauge));
+    evals.metric.push_back(value_metric({{"source", "shared"}}, static_cast<double>(s_.fleet_evals_shared_), MetricType::Counter));
+    evals.metric.push_back(value_metric({{"source", "local"}}, static_cast<double>(s_.fleet_evals_local_), MetricType::Counter));
+    latch.metric.push_back(value_metric({{"result", "won"}}, static_cast<double>(s_.latch_won_), MetricType::Counter));
+    latch.metric.push_back(value_metric({{"result", "lost"}}, static_cast<double>(s_.latch_lost_), MetricType::Counter));
+    for (const char* change : {"latch", "resume", "weight"}) {
+      auto it = s_.fleet_applied_.find(change);
+      applied.metric.push_back(value_metric({{"change", change}}, it == s_.fleet_applied_.end() ? 0.0 : static_cast<double>(it->second), MetricType::Counter));
+    }
+    for (auto* f : {&up, &errors, &writes, &replicas, &evals, &latch, &applied}) out.push_back(std::move(*f));
   }
 
  private:

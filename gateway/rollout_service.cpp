@@ -7,6 +7,7 @@
 #include <functional>
 #include <thread>
 
+#include <boost/asio/post.hpp>
 #include <boost/json/array.hpp>
 
 #include "gateway/metrics.hpp"
@@ -78,7 +79,10 @@ RolloutService::RolloutService(boost::asio::io_context& control, SnapshotStore& 
     : control_(control), store_(store), log_(log), alerts_(alerts), timer_(control),
       collector_(make_collector(*this)) {}
 
-RolloutService::~RolloutService() = default;
+RolloutService::~RolloutService() {
+  alive_.reset();  // wake-ups still queued on the control thread find nobody
+  fleet_.reset();  // joins the store's threads
+}
 
 void RolloutService::observe(const Outcome& out, const config::Config& cfg, std::size_t model_index, bool offered_tools) {
   if (model_index >= cfg.models.size() || !cfg.models[model_index].rollout) return;
@@ -115,6 +119,8 @@ void RolloutService::observe_shadow(const config::Config& cfg, std::size_t model
 void RolloutService::drain() {
   std::vector<Pending> batch;
   std::vector<uint16_t> slices;
+  // Fleet mode: the windows count wall-clock time (buckets line up across replicas); requests carry steady time.
+  const Clock::duration to_wall = fleet_ ? fleet::wall_now() - Clock::now() : Clock::duration::zero();
   for (Inbox& inbox : inboxes_) {
     {
       std::lock_guard lock(inbox.mutex);
@@ -136,7 +142,12 @@ void RolloutService::drain() {
           if (it != m->slice_names.end()) slices.push_back(static_cast<uint16_t>(it - m->slice_names.begin() + 1));
         }
       }
-      m->controller->observe(p.variant, slices, p.observation, p.at);
+      if (m->wall_clock) {
+        m->controller->observe(p.variant, slices, p.observation, p.at + to_wall);
+        if (m->fleet.unsent) m->fleet.unsent->observe(p.variant, slices, p.observation, p.at + to_wall);
+      } else {
+        m->controller->observe(p.variant, slices, p.observation, p.at);
+      }
     }
     batch.clear();
     // Hand the (now empty, still allocated) vector back, so the inbox does not grow from zero every tick.
@@ -154,15 +165,17 @@ void RolloutService::apply_config(const config::Config& cfg) {
   for (const auto& s : cfg.slices) names.slices.push_back(s.name);
   names_[cfg.generation] = names;
   while (names_.size() > 8) names_.erase(names_.begin());
+  configure_fleet(cfg);
+  const bool wall_clock = fleet_ != nullptr;
 
-  const auto now = Clock::now();
+  const auto now = rollout_now();
   std::map<std::string, std::unique_ptr<ModelRollout>, std::less<>> next;
   for (const auto& model : cfg.models) {
     if (!model.rollout || !model.canary) continue;
     const std::string path = state_dir_.empty() ? std::string() : state_file_path(state_dir_, model.name);
     auto it = models_.find(model.name);
     if (it != models_.end() && it->second->spec == *model.rollout && it->second->slice_names == names.slices &&
-        it->second->state_path == path) {
+        it->second->state_path == path && it->second->wall_clock == wall_clock) {
       it->second->controller->set_configured_weight(model.canary->weight_percent);
       next.emplace(model.name, std::move(it->second));
       continue;
@@ -172,6 +185,7 @@ void RolloutService::apply_config(const config::Config& cfg) {
     m->spec = *model.rollout;
     m->slice_names = names.slices;
     m->state_path = path;
+    m->wall_clock = wall_clock;
     std::optional<rollout::RolloutState> restored;
     bool from_file = false;
     if (it != models_.end()) {
@@ -203,6 +217,13 @@ void RolloutService::apply_config(const config::Config& cfg) {
       log_.write(LogLevel::error, "rollout_config_invalid", {{"model", model.name}, {"what", e.what()}});
       continue;
     }
+    if (wall_clock) {
+      // Room for the counts of a few flushes: a slow store may skip ticks (fleet::Store::submit_tick).
+      rollout::WindowConfig wc = m->controller->config().window;
+      wc.buckets = static_cast<std::size_t>(fleet_cfg_->flush_every / wc.bucket_width) + 8;
+      m->fleet.unsent = std::make_unique<rollout::Windows>(wc, names.slices.size() + 1);
+      if (it != models_.end()) m->fleet.seen_store = it->second->fleet.seen_store;
+    }
     const auto& st = m->controller->state();
     if (old_revision != st.revision) {
       log_.write(LogLevel::info, "rollout_resumed",
@@ -214,7 +235,9 @@ void RolloutService::apply_config(const config::Config& cfg) {
       log_.write(LogLevel::warn, "rollback_restored",
                  {{"model", model.name}, {"revision", st.revision}, {"state_file", path},
                   {"trigger", st.reason ? st.reason->trigger : ""}, {"slice", st.reason ? st.reason->slice : ""}});
-      fire_alert(*m);
+      // In a fleet the replica that won the latch sends the alert (again after its own restart: reconcile).
+      if (!wall_clock) fire_alert(*m);
+      m->fleet.adopted = wall_clock;
     } else if (!restored) {
       persist(*m);
     }
@@ -226,6 +249,24 @@ void RolloutService::apply_config(const config::Config& cfg) {
     log_.write(LogLevel::info, "rollout_removed", {{"model", name}});
   }
   models_ = std::move(next);
+  if (fleet_ && !fleet_synced_) {
+    // Once, at start (before the listeners open): take the fleet's latch now rather than at the first tick,
+    // so a replica added to a rolled-back fleet never sends a request to the canary. Bounded by fleet.timeout.
+    fleet_synced_ = true;
+    std::vector<std::pair<std::string, std::string>> keys;
+    for (const auto& [name, m] : models_)
+      if (m->wall_clock) keys.emplace_back(name, m->controller->state().revision);
+    std::string error;
+    auto views = fleet::fetch_states(fleet_->settings(), keys, error);
+    if (views.empty() && !keys.empty())
+      log_.write(LogLevel::warn, "fleet_store_unreachable_at_start", {{"store", fleet_cfg_->store}, {"error", error}});
+    if (!views.empty()) {
+      store_up_ = true;
+      store_error_.clear();
+    }
+    for (const auto& v : views)
+      if (ModelRollout* m = find_fleet(v.model, v.revision)) reconcile(*m, v);
+  }
   publish_weights();
 }
 
@@ -246,13 +287,26 @@ void RolloutService::stop() {
 
 void RolloutService::evaluate_now() {
   drain();
-  const auto now = Clock::now();
+  if (fleet_) fleet_tick();
+  const auto now = rollout_now();
   const int64_t unix_ms = unix_ms_now();
   for (auto& [name, m] : models_) judge(*m, now, unix_ms);
 }
 
 void RolloutService::judge(ModelRollout& m, Clock::time_point now, int64_t unix_ms) {
-  rollout::Decision d = m.controller->evaluate(now, unix_ms);
+  rollout::Decision d;
+  // Fleet mode: judge on the fleet's sums while they are fresh (this replica's own counts are in them, written
+  // before they were read), else on this replica's own windows.
+  const auto stale_after = 3 * std::max<Clock::duration>(fleet_cfg_ ? fleet_cfg_->flush_every : every_, every_);
+  if (m.wall_clock && store_up_ && m.fleet.shared && Clock::now() - m.fleet.shared_at < stale_after) {
+    std::swap(m.controller->windows(), *m.fleet.shared);
+    d = m.controller->evaluate(now, unix_ms);
+    std::swap(m.controller->windows(), *m.fleet.shared);
+    ++fleet_evals_shared_;
+  } else {
+    d = m.controller->evaluate(now, unix_ms);
+    if (m.wall_clock) ++fleet_evals_local_;
+  }
   ++evaluations_[m.model];
   m.last = std::move(d);
   if (m.last.kind == rollout::Decision::Kind::rollback) {
@@ -296,9 +350,22 @@ void RolloutService::on_rollback(ModelRollout& m, const rollout::PairResult* cau
     f["trigger"] = "manual";
     f["reason"] = st.reason ? st.reason->message : "";
   }
+  if (m.wall_clock) f["replica"] = fleet_cfg_->replica_id;
   log_.write(LogLevel::warn, "rollback", f);
   ++rollbacks_[{m.model, trigger, slice}];
-  fire_alert(m);
+  if (!m.wall_clock) {
+    fire_alert(m);
+    return;
+  }
+  // A fleet alerts once per decision: the replica whose latch write wins (on_fleet_replies). Without the
+  // store nobody can win, so this replica pages itself; its latch is written back when the store returns.
+  m.fleet.alert_sent = false;
+  m.fleet.adopted = false;
+  if (!store_up_) {
+    fire_alert(m);
+    m.fleet.alert_sent = true;
+  }
+  write_latch(m);
 }
 
 bool RolloutService::persist(ModelRollout& m) {
@@ -312,7 +379,10 @@ bool RolloutService::persist(ModelRollout& m) {
 
 void RolloutService::publish_weights() {
   std::unordered_map<std::string, double> weights;
-  for (const auto& [name, m] : models_) weights[name] = m->controller->canary_weight_percent();
+  // on_store_loss: baseline keeps the canary out while this replica cannot see the fleet (not a latch:
+  // nothing is persisted, and the weight comes back with the store).
+  const bool hold_back = fleet_cfg_ && !store_up_ && fleet_cfg_->on_store_loss == config::Fleet::OnStoreLoss::baseline;
+  for (const auto& [name, m] : models_) weights[name] = hold_back ? 0.0 : m->controller->canary_weight_percent();
   store_.set_canary_weights(std::move(weights));
 }
 
@@ -385,8 +455,16 @@ ControlResult RolloutService::resume(std::string_view model, std::string_view re
   if (!m) return not_found(model);
   drain();
   const bool was_latched = m->controller->state().latched;
-  m->controller->resume(m->controller->state().revision, Clock::now());
+  m->controller->resume(m->controller->state().revision, rollout_now());
   m->last = {};
+  if (m->wall_clock) {
+    m->fleet.alert_sent = false;
+    m->fleet.resumed_at_unix_ms = unix_ms_now();
+    if (fleet_)
+      fleet_->submit_op({fleet::StateOp::Kind::resume, m->model, m->controller->state().revision,
+                         fleet::state_key(fleet_cfg_->key_prefix, m->model, m->controller->state().revision), "",
+                         m->fleet.resumed_at_unix_ms});
+  }
   persist(*m);
   publish_weights();
   if (was_latched) alerts_.resolve(m->model);
@@ -405,6 +483,10 @@ ControlResult RolloutService::set_weight(std::string_view model, std::optional<d
   m->controller->set_weight_override(percent);
   persist(*m);
   publish_weights();
+  if (m->wall_clock && fleet_)
+    fleet_->submit_op({fleet::StateOp::Kind::weight, m->model, m->controller->state().revision,
+                       fleet::state_key(fleet_cfg_->key_prefix, m->model, m->controller->state().revision),
+                       percent ? fmt(*percent) : std::string(), unix_ms_now()});
   log_.write(LogLevel::info, "rollout_weight_override",
              {{"model", m->model}, {"by", "admin"}, {"reason", reason}, {"override", percent ? json::value(*percent) : json::value(nullptr)},
               {"weight", m->controller->canary_weight_percent()}});
@@ -478,7 +560,291 @@ json::object RolloutService::state() const {
   json::array models;
   for (const auto& rt : snap->models) models.push_back(model_state(*rt.config, &rt));
   o["models"] = std::move(models);
+  if (fleet_cfg_) o["fleet"] = fleet_status();
   return o;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Fleet: the windows and the latch shared through the store (docs/fleet.md). Everything here runs on the
+// control thread; the store's I/O runs on its own threads and comes back through on_fleet_replies.
+// ---------------------------------------------------------------------------------------------------
+
+Clock::time_point RolloutService::rollout_now() const { return fleet_ ? fleet::wall_now() : Clock::now(); }
+
+void RolloutService::configure_fleet(const config::Config& cfg) {
+  if (cfg.fleet == fleet_cfg_) return;
+  const bool had = fleet_ != nullptr;
+  fleet_.reset();  // joins the old client's threads (bounded by its timeout)
+  fleet_cfg_ = cfg.fleet;
+  store_up_ = false;
+  store_error_ = "not connected yet";
+  if (!fleet_cfg_) {
+    if (had) log_.write(LogLevel::info, "fleet_off", {});
+    return;
+  }
+  fleet::StoreSettings st;
+  st.host = fleet_cfg_->host;
+  st.port = fleet_cfg_->port;
+  st.db = fleet_cfg_->db;
+  st.prefix = fleet_cfg_->key_prefix;
+  st.replica_id = fleet_cfg_->replica_id;
+  st.timeout = fleet_cfg_->timeout;
+  std::weak_ptr<int> alive = alive_;
+  auto exec = control_.get_executor();
+  fleet_ = std::make_unique<fleet::Store>(st, [exec, alive, this] {
+    boost::asio::post(exec, [alive, this] {
+      if (alive.lock()) on_fleet_replies();
+    });
+  });
+  last_flush_ = {};
+  log_.write(LogLevel::info, "fleet_on",
+             {{"store", fleet_cfg_->store}, {"replica_id", fleet_cfg_->replica_id}, {"key_prefix", fleet_cfg_->key_prefix},
+              {"on_store_loss", fleet_cfg_->on_store_loss == config::Fleet::OnStoreLoss::baseline ? "baseline" : "keep"}});
+}
+
+// Hands the counts observed since the last flush to the store (one pipelined HINCRBY write per bucket, only
+// non-zero counters) and asks for the fleet's buckets over each model's ring and its shared state.
+void RolloutService::fleet_tick() {
+  const auto steady = Clock::now();
+  if (steady - last_flush_ < fleet_cfg_->flush_every) return;
+  std::vector<fleet::BucketWrite> writes;
+  std::vector<fleet::ModelRead> reads;
+  const auto now = fleet::wall_now();
+  for (auto& [name, m] : models_) {
+    if (!m->wall_clock || !m->fleet.unsent) continue;
+    const auto& wc = m->controller->config().window;
+    const rollout::Windows& unsent = *m->fleet.unsent;
+    const int64_t cur = unsent.epoch_of(now);
+    const std::string& rev = m->controller->state().revision;
+    const int ttl = static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(wc.bucket_width).count() *
+                                     static_cast<int64_t>(wc.buckets)) + 60;
+    for (int64_t e = cur - static_cast<int64_t>(unsent.config().buckets) + 1; e <= cur; ++e) {
+      fleet::BucketWrite w;
+      fleet::bucket_fields(unsent, e, m->slice_names, w.fields);
+      if (w.fields.empty()) continue;
+      w.key = fleet::bucket_key(fleet_cfg_->key_prefix, name, rev, e);
+      w.ttl_s = ttl;
+      writes.push_back(std::move(w));
+    }
+    fleet::ModelRead r;
+    r.model = name;
+    r.revision = rev;
+    r.state_key = fleet::state_key(fleet_cfg_->key_prefix, name, rev);
+    // A replica writes a bucket at most `unsent`'s span after it ends (then the counts are dropped): older
+    // buckets are settled, read once and kept.
+    const int64_t oldest = cur - static_cast<int64_t>(wc.buckets) + 1;
+    const int64_t recent = cur - static_cast<int64_t>(unsent.config().buckets) - 1;
+    auto& settled = m->fleet.settled;
+    settled.erase(settled.begin(), settled.lower_bound(oldest));
+    for (int64_t e = oldest; e <= cur; ++e) {
+      if (e < recent && settled.count(e)) continue;
+      r.epochs.push_back(e);
+      r.keys.push_back(fleet::bucket_key(fleet_cfg_->key_prefix, name, rev, e));
+    }
+    reads.push_back(std::move(r));
+  }
+  if (!fleet_->submit_tick(std::move(writes), std::move(reads))) return;  // the store lags: the counts wait
+  last_flush_ = steady;
+  for (auto& [name, m] : models_)
+    if (m->fleet.unsent) *m->fleet.unsent = rollout::Windows(m->fleet.unsent->config(), m->fleet.unsent->slices());
+}
+
+RolloutService::ModelRollout* RolloutService::find_fleet(const std::string& model, const std::string& revision) {
+  ModelRollout* m = find(model);
+  if (!m || !m->wall_clock || m->controller->state().revision != revision) return nullptr;
+  return m;
+}
+
+void RolloutService::set_store_up(bool up, const std::string& error) {
+  if (up == store_up_) {
+    if (!up) store_error_ = error;
+    return;
+  }
+  store_up_ = up;
+  store_error_ = up ? std::string() : error;
+  if (up) {
+    log_.write(LogLevel::info, "fleet_store_back", {{"store", fleet_cfg_->store}});
+  } else {
+    log_.write(LogLevel::error, "fleet_store_lost",
+               {{"store", fleet_cfg_->store}, {"error", error},
+                {"now", "judging on this replica's own traffic; the latch stays as it is"},
+                {"on_store_loss", fleet_cfg_->on_store_loss == config::Fleet::OnStoreLoss::baseline ? "baseline" : "keep"}});
+  }
+  if (fleet_cfg_->on_store_loss == config::Fleet::OnStoreLoss::baseline) publish_weights();
+}
+
+void RolloutService::on_fleet_replies() {
+  if (!fleet_) return;
+  for (fleet::Reply& r : fleet_->take_replies()) {
+    if (r.kind == fleet::Reply::Kind::announced) {
+      if (ModelRollout* m = find_fleet(r.state.model, r.state.revision)) reconcile(*m, r.state);
+      continue;
+    }
+    set_store_up(r.ok, r.error);
+    if (r.kind == fleet::Reply::Kind::tick) {
+      if (!r.ok) continue;
+      fleet_writes_ += r.bucket_writes;
+      fleet_replicas_ = r.replicas;
+      for (const fleet::ModelData& d : r.models) {
+        ModelRollout* m = find_fleet(d.model, d.revision);
+        if (!m) continue;
+        auto& fs = m->fleet;
+        if (!fs.settled_counts)
+          fs.settled_counts = std::make_unique<rollout::Windows>(m->controller->config().window, m->slice_names.size() + 1);
+        const int64_t cur = fs.settled_counts->epoch_of(fleet::wall_now());
+        const int64_t recent = cur - static_cast<int64_t>(fs.unsent->config().buckets) - 1;
+        std::map<int64_t, const std::vector<fleet::Field>*> fresh;
+        for (const auto& [epoch, fields] : d.buckets) fresh[epoch] = &fields;
+        // Settled buckets join settled_counts once; the recent ones are added to a copy of it, afresh each time.
+        for (int64_t e : d.epochs) {
+          if (e >= recent || !fs.settled.insert(e).second) continue;
+          if (auto f = fresh.find(e); f != fresh.end()) fleet::add_fields(*fs.settled_counts, e, m->slice_names, *f->second);
+        }
+        auto shared = std::make_unique<rollout::Windows>(*fs.settled_counts);
+        for (const auto& [epoch, fields] : d.buckets)
+          if (epoch >= recent) fleet::add_fields(*shared, epoch, m->slice_names, fields);
+        m->fleet.shared = std::move(shared);
+        m->fleet.shared_at = Clock::now();
+        reconcile(*m, d.state);
+      }
+      continue;
+    }
+    ModelRollout* m = find_fleet(r.op.model, r.op.revision);
+    if (!m) continue;
+    if (r.op.kind == fleet::StateOp::Kind::latch) {
+      m->fleet.latch_in_flight = false;
+      if (!r.ok) {
+        // Nobody can win now: page from here; the latch is written back once the store answers again.
+        if (!m->fleet.alert_sent && !m->fleet.adopted && m->controller->state().latched) {
+          fire_alert(*m);
+          m->fleet.alert_sent = true;
+        }
+        continue;
+      }
+      if (r.won) {
+        ++latch_won_;
+        log_.write(LogLevel::info, "fleet_latch_written", {{"model", m->model}, {"replica", fleet_cfg_->replica_id}, {"seq", r.state.seq}});
+        // A latch taken from another replica and written back (the store lost it) pages nobody again.
+        if (!m->fleet.alert_sent && !m->fleet.adopted && m->controller->state().latched) {
+          fire_alert(*m);
+          m->fleet.alert_sent = true;
+        }
+      } else {
+        ++latch_lost_;
+      }
+    }
+    if (r.ok) reconcile(*m, r.state);
+  }
+}
+
+// Brings this replica's latch and override in line with the store's view of them. The latch is the safe
+// side: a latch the store does not hold (it lost its data, or this replica latched during an outage) is
+// written back; a resume wins only if it is newer than this replica's latch.
+void RolloutService::reconcile(ModelRollout& m, const fleet::StateView& v) {
+  // m.controller is replaced by adopt_latch: always read it through m.
+  const bool first_view = !m.fleet.seen_store;
+  m.fleet.seen_store = true;
+  if (!v.exists) {  // nothing stored for this revision (new, or the store lost its data)
+    if (m.controller->state().latched) write_latch(m);
+    return;
+  }
+  const bool newer = v.born != m.fleet.born || v.seq > m.fleet.applied_seq;
+  if (v.latched) {
+    if (!m.controller->state().latched && m.fleet.resumed_at_unix_ms > v.at_unix_ms && fleet_) {
+      // Resumed here after the store's latch (during an outage): the resume goes to the fleet.
+      fleet_->submit_op({fleet::StateOp::Kind::resume, m.model, m.controller->state().revision,
+                         fleet::state_key(fleet_cfg_->key_prefix, m.model, m.controller->state().revision), "", m.fleet.resumed_at_unix_ms});
+      m.fleet.resumed_at_unix_ms = 0;
+    } else if (!m.controller->state().latched || (v.winner != fleet_cfg_->replica_id && newer)) {
+      adopt_latch(m, v);
+    }
+    if (first_view && v.winner == fleet_cfg_->replica_id && !m.fleet.alert_sent && m.controller->state().latched) {
+      fire_alert(m);  // the winner's alert, re-sent after this replica restarted
+      m.fleet.alert_sent = true;
+    }
+  } else if (m.controller->state().latched) {
+    if (m.controller->state().latched_at_unix_ms > v.at_unix_ms) {
+      write_latch(m);  // latched here after the store's last change: the fleet must hear of it
+    } else if (newer) {
+      const bool alerted = m.fleet.alert_sent;
+      m.controller->resume(m.controller->state().revision, rollout_now());
+      m.last = {};
+      m.fleet.alert_sent = false;
+      persist(m);
+      publish_weights();
+      if (alerted) alerts_.resolve(m.model);  // the replica that sent the alert resolves it
+      ++fleet_applied_["resume"];
+      log_.write(LogLevel::info, "rollout_resumed",
+                 {{"model", m.model}, {"by", "fleet"}, {"revision", m.controller->state().revision}, {"was_latched", true},
+                  {"weight", m.controller->canary_weight_percent()}});
+    }
+  }
+  if (newer) {
+    std::optional<double> ov;
+    if (!v.weight_override.empty()) ov = std::strtod(v.weight_override.c_str(), nullptr);
+    if (ov != m.controller->state().weight_override && (!ov || (*ov >= 0 && *ov <= 100))) {
+      m.controller->set_weight_override(ov);
+      persist(m);
+      publish_weights();
+      ++fleet_applied_["weight"];
+      log_.write(LogLevel::info, "rollout_weight_override",
+                 {{"model", m.model}, {"by", "fleet"}, {"override", ov ? json::value(*ov) : json::value(nullptr)},
+                  {"weight", m.controller->canary_weight_percent()}});
+    }
+  }
+  m.fleet.applied_seq = v.seq;
+  m.fleet.born = v.born;
+}
+
+void RolloutService::write_latch(ModelRollout& m) {
+  if (!fleet_ || m.fleet.latch_in_flight || !m.controller->state().latched) return;
+  const auto& st = m.controller->state();
+  if (fleet_->submit_op({fleet::StateOp::Kind::latch, m.model, st.revision, fleet::state_key(fleet_cfg_->key_prefix, m.model, st.revision),
+                         rollout::to_json(st), st.latched_at_unix_ms > 0 ? st.latched_at_unix_ms : unix_ms_now()}))
+    m.fleet.latch_in_flight = true;
+}
+
+// Takes the fleet's latch (reason and numbers as the winner wrote them): persisted, weight 0, logged. No
+// alert: the winner sends it.
+void RolloutService::adopt_latch(ModelRollout& m, const fleet::StateView& v) {
+  rollout::RolloutState st;
+  std::string error;
+  if (!rollout::from_json(v.latch, st, error) || !st.latched || st.revision != m.controller->state().revision) {
+    st = m.controller->state();
+    st.latched = true;
+    st.latched_at_unix_ms = v.at_unix_ms;
+    st.reason = rollout::LatchReason{"fleet", "", "", "latched by replica " + v.winner + " (its reason was unreadable: " + error + ")", {}};
+  }
+  const bool was_latched = m.controller->state().latched;
+  st.weight_override = m.controller->state().weight_override;
+  st.step = m.controller->state().step;
+  const auto now = rollout_now();
+  rollout::Windows windows = std::move(m.controller->windows());
+  auto c = std::make_unique<rollout::Controller>(m.controller->config(), now, st);
+  c->windows() = std::move(windows);
+  m.controller = std::move(c);
+  // alert_sent stays as it is: an alert this replica sent (during an outage, or as the first winner) is its
+  // to resolve when the resume comes.
+  m.fleet.adopted = true;
+  const bool persisted = persist(m);
+  publish_weights();
+  ++fleet_applied_["latch"];
+  const auto& s = m.controller->state();
+  log_.write(was_latched ? LogLevel::info : LogLevel::warn, was_latched ? "fleet_latch_reason_adopted" : "rollback",
+             {{"model", m.model}, {"by", "fleet"}, {"winner", v.winner}, {"revision", s.revision}, {"persisted", persisted},
+              {"trigger", s.reason ? s.reason->trigger : ""}, {"slice", s.reason ? s.reason->slice : ""},
+              {"weight", m.controller->canary_weight_percent()}});
+}
+
+json::value RolloutService::fleet_status() const {
+  if (!fleet_cfg_) return nullptr;
+  return json::object{{"store", fleet_cfg_->store},
+                      {"replica_id", fleet_cfg_->replica_id},
+                      {"store_up", store_up_},
+                      {"error", store_up_ ? json::value(nullptr) : json::value(store_error_)},
+                      {"replicas", fleet_replicas_},
+                      {"on_store_loss", fleet_cfg_->on_store_loss == config::Fleet::OnStoreLoss::baseline ? "baseline" : "keep"},
+                      {"judging_on", store_up_ ? "fleet" : "local"}};
 }
 
 }  // namespace slipway

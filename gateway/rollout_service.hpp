@@ -4,6 +4,11 @@
 // persisted (state file) before the canary's weight becomes 0 in a new snapshot, then logged, counted and
 // sent to on-call. The admin API (RolloutControl) and the metrics collector run on the control thread too,
 // so the controllers need no lock.
+//
+// Fleet mode (config `fleet`, docs/fleet.md): the windows run on wall-clock time, each tick's new counts go to
+// the fleet's store (gateway/fleet_store.hpp, its own threads), the controller judges on the fleet's sums read
+// back, and the latch, resume and weight override are shared through the store (first latch writer wins and
+// alerts). Without the store (unreachable, slow) the replica judges on its own windows and keeps its latch.
 #pragma once
 
 #include <array>
@@ -11,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -21,6 +27,7 @@
 
 #include "config/config.hpp"
 #include "gateway/alerting.hpp"
+#include "gateway/fleet_store.hpp"
 #include "gateway/log.hpp"
 #include "gateway/outcome.hpp"
 #include "gateway/rollout/controller.hpp"
@@ -58,6 +65,10 @@ class RolloutService final : public RolloutControl {
   ControlResult resume(std::string_view model, std::string_view reason) override;
   ControlResult set_weight(std::string_view model, std::optional<double> percent, std::string_view reason) override;
 
+  // Fleet mode: {"store", "replica_id", "store_up", "error", "replicas", "on_store_loss", "judging_on"};
+  // null without a fleet. Control thread.
+  boost::json::value fleet_status() const;
+
  private:
   struct Pending {
     uint64_t generation;
@@ -74,6 +85,24 @@ class RolloutService final : public RolloutControl {
   static constexpr std::size_t kInboxes = 16;
   static constexpr std::size_t kMaxPendingPerInbox = 1 << 18;
 
+  // A model's side of fleet mode.
+  struct FleetSync {
+    std::unique_ptr<rollout::Windows> unsent;  // counts observed here and not yet handed to the store
+    std::unique_ptr<rollout::Windows> shared;  // the fleet's sums, as last read from the store
+    // Buckets old enough that no replica writes them any more (older than `unsent`'s span), as read once:
+    // each tick re-reads only the recent buckets, so the store's read load does not grow with the ring.
+    std::set<int64_t> settled;
+    std::unique_ptr<rollout::Windows> settled_counts;  // their counts
+    Clock::time_point shared_at{};             // steady time of that read
+    uint64_t applied_seq = 0;                  // the store's state sequence last seen
+    std::string born;                          // ... and the state hash's birth mark (a wiped store has another)
+    bool latch_in_flight = false;
+    bool alert_sent = false;                   // this replica fired the alert of the current latch
+    bool adopted = false;                      // the current latch came from another replica (or a restart)
+    bool seen_store = false;                   // a state view came since this replica started
+    int64_t resumed_at_unix_ms = 0;            // last resume given here (a resume during an outage is written back)
+  };
+
   struct ModelRollout {
     std::string model;
     config::Rollout spec;
@@ -83,6 +112,8 @@ class RolloutService final : public RolloutControl {
     rollout::Decision last;            // the last evaluation (results for state and metrics)
     std::string hold_reason;           // the last evaluation's, for state()
     std::string hold_kind;             // its first words: a change is logged
+    bool wall_clock = false;           // windows on wall-clock time (fleet mode)
+    FleetSync fleet;
   };
   struct GenerationNames {
     std::vector<std::string> models;
@@ -98,6 +129,16 @@ class RolloutService final : public RolloutControl {
   void publish_weights();
   void fire_alert(const ModelRollout& m);
   ModelRollout* find(std::string_view model);
+  // Fleet mode (rollout_service.cpp, "Fleet" section).
+  Clock::time_point rollout_now() const;
+  void configure_fleet(const config::Config& cfg);
+  void fleet_tick();
+  void on_fleet_replies();
+  void reconcile(ModelRollout& m, const fleet::StateView& v);
+  void write_latch(ModelRollout& m);
+  void adopt_latch(ModelRollout& m, const fleet::StateView& v);
+  void set_store_up(bool up, const std::string& error);
+  ModelRollout* find_fleet(const std::string& model, const std::string& revision);
   ControlResult not_found(std::string_view model) const;
   boost::json::object model_state(const config::Model& model, const ModelRuntime* rt) const;
 
@@ -120,6 +161,20 @@ class RolloutService final : public RolloutControl {
   std::map<std::string, uint64_t, std::less<>> evaluations_;
   uint64_t state_write_failures_ = 0;
   std::shared_ptr<prometheus::Collectable> collector_;  // a Collector
+
+  // Fleet mode. alive_ guards the store's wake-ups posted to the control thread against our destruction.
+  std::optional<config::Fleet> fleet_cfg_;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+  std::unique_ptr<fleet::Store> fleet_;
+  bool store_up_ = false;
+  bool fleet_synced_ = false;  // the start-up read of the shared states was done
+  std::string store_error_;
+  Clock::time_point last_flush_{};
+  uint64_t fleet_writes_ = 0;
+  int64_t fleet_replicas_ = 0;
+  uint64_t fleet_evals_shared_ = 0, fleet_evals_local_ = 0;
+  uint64_t latch_won_ = 0, latch_lost_ = 0;
+  std::map<std::string, uint64_t, std::less<>> fleet_applied_;  // change (latch, resume, weight) -> count
 };
 
 }  // namespace slipway
