@@ -10,6 +10,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "gateway/http_util.hpp"
@@ -116,6 +117,13 @@ AdminResponse AdminServer::answer(const AdminRequest& req, std::string_view clie
     }
   } else if (known) {
     LocalAnswer a = answer_local_endpoint(path == "/healthz" ? LocalEndpoint::healthz : LocalEndpoint::readyz, *snap, req, path);
+    // Fleet mode: whether this replica sees the fleet's store (docs/fleet.md). It stays ready without it.
+    if (path == "/readyz" && control_)
+      if (auto st = control_->state(); const auto* fleet = st.if_contains("fleet")) {
+        auto doc = boost::json::parse(a.body).as_object();
+        doc["fleet"] = *fleet;
+        a.body = boost::json::serialize(doc);
+      }
     res.result(static_cast<http::status>(a.status));
     res.set(http::field::content_type, a.content_type);
     res.body() = std::move(a.body);
