@@ -7,7 +7,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/asio/ssl/stream_base.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/json/parse.hpp>
@@ -44,6 +44,7 @@ void AdminServer::start(const config::Admin& where) {
   port_ = acceptor_.local_endpoint().port();
   log_.write(LogLevel::info, "listening",
              {{"listener", "admin"}, {"address", ep.address().to_string()}, {"port", port_},
+              {"tls", tls_ && tls_->admin_listener() != nullptr},
               {"paths", boost::json::array{"/metrics", "/healthz", "/readyz", "/status", "/status.json", "/admin/v1/"}},
               {"admin_api", where.token && !where.token->empty() ? "token configured" : "disabled (no token configured)"}});
   net::co_spawn(ioc_, accept_loop(), net::detached);
@@ -141,7 +142,19 @@ net::awaitable<void> AdminServer::session(tcp::socket socket) {
   boost::system::error_code peer_ec;
   auto peer = socket.remote_endpoint(peer_ec);
   const std::string client = peer_ec ? "unknown" : peer.address().to_string() + ":" + std::to_string(peer.port());
-  beast::tcp_stream stream(std::move(socket));
+  TcpOrTlsStream stream(std::move(socket));
+  if (TlsContextPtr tls = tls_ ? tls_->admin_listener() : nullptr) {
+    boost::system::error_code ec;
+    const auto& admin_cfg = store_.current()->config->admin;
+    stream.expires_after(admin_cfg && admin_cfg->tls ? admin_cfg->tls->handshake_timeout
+                                                     : config::ServerTls{}.handshake_timeout);
+    co_await stream.start_tls(std::move(tls)).async_handshake(net::ssl::stream_base::server,
+                                                              net::redirect_error(net::use_awaitable, ec));
+    if (ec) {
+      log_tls_handshake_failure(log_, "admin", client, tls_failure_reason(ec, stream.tls()));
+      co_return;
+    }
+  }
   beast::flat_buffer buffer;
   for (;;) {
     http::request_parser<http::string_body> parser;

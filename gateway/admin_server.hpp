@@ -22,6 +22,7 @@
 #include "gateway/rollout_control.hpp"
 #include "gateway/runtime.hpp"
 #include "gateway/status_history.hpp"
+#include "gateway/tls_context.hpp"
 
 namespace slipway {
 
@@ -36,6 +37,8 @@ class AdminServer {
   // The rollout service the admin API and the status page act on (control thread). Until it is set,
   // /admin/v1/* answers 503 and the status page shows the configured weights.
   void set_rollout_control(RolloutControl* control) { control_ = control; }
+  // The listener's TLS context comes from here at each accept (admin.tls; re-read on reload). Unset: plain.
+  void set_tls(const TlsContexts* tls) { tls_ = tls; }
 
   // One request's answer (exposed for tests). `client`: the peer's "address:port".
   AdminResponse answer(const AdminRequest& req, std::string_view client);
@@ -55,6 +58,7 @@ class AdminServer {
   uint16_t port_ = 0;
   AdminApi api_;
   RolloutControl* control_ = nullptr;
+  const TlsContexts* tls_ = nullptr;
   StatusHistory history_;
 };
 

@@ -6,7 +6,7 @@
 #include <memory>
 
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include "gateway/tls_stream.hpp"
 
 namespace slipway {
 
@@ -22,13 +22,13 @@ class ClientWatch {
   void stop();
   bool client_gone() const { return state_->gone; }
   // The upstream to cancel if the client goes away (null: none right now).
-  void watch_upstream(boost::beast::tcp_stream* upstream) { state_->upstream = upstream; }
+  void watch_upstream(TcpOrTlsStream* upstream) { state_->upstream = upstream; }
 
  private:
   struct State {
     bool done = false;
     bool gone = false;
-    boost::beast::tcp_stream* upstream = nullptr;
+    TcpOrTlsStream* upstream = nullptr;
   };
   boost::asio::ip::tcp::socket& client_;
   std::shared_ptr<State> state_;

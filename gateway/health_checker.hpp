@@ -7,9 +7,11 @@
 
 #include "gateway/log.hpp"
 #include "gateway/runtime.hpp"
+#include "gateway/tls_context.hpp"
 
 namespace slipway {
 
-boost::asio::awaitable<void> run_health_checks(SnapshotStore& store, const Log& log);
+// https:// endpoints are probed over TLS with `tls`'s upstream context (verified like requests).
+boost::asio::awaitable<void> run_health_checks(SnapshotStore& store, const Log& log, const TlsContexts& tls);
 
 }  // namespace slipway

@@ -47,7 +47,7 @@ std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
 
 class RequestLife {
  public:
-  RequestLife(WorkerContext& ctx, std::shared_ptr<const Snapshot> snapshot, beast::tcp_stream& client, ClientRequest& req)
+  RequestLife(WorkerContext& ctx, std::shared_ptr<const Snapshot> snapshot, TcpOrTlsStream& client, ClientRequest& req)
       : ctx_(ctx), snap_(std::move(snapshot)), cfg_(*snap_->config), client_(client), req_(req),
         watch_(client.socket()) {
     out_.start = Clock::now();
@@ -323,7 +323,7 @@ class RequestLife {
       if (variant.api_key && f.name() == http::field::authorization) continue;
       up.insert(f.name_string(), f.value());
     }
-    up.set(http::field::host, variant.endpoints.front().label());
+    up.set(http::field::host, variant.endpoints.front().authority());
     up.set("x-request-id", out_.request_id);
     if (variant.api_key) up.set(http::field::authorization, "Bearer " + *variant.api_key);
     bool has_body = !req_.body().empty();
@@ -486,7 +486,7 @@ class RequestLife {
   WorkerContext& ctx_;
   std::shared_ptr<const Snapshot> snap_;
   const config::Config& cfg_;
-  beast::tcp_stream& client_;
+  TcpOrTlsStream& client_;
   ClientRequest& req_;
   ClientWatch watch_;
   Outcome out_;
@@ -504,7 +504,7 @@ class RequestLife {
 };
 
 net::awaitable<bool> handle_request(WorkerContext& ctx, std::shared_ptr<const Snapshot> snapshot,
-                                    beast::tcp_stream& client, ClientRequest& req) {
+                                    TcpOrTlsStream& client, ClientRequest& req) {
   struct InFlight {
     std::atomic<int>& n;
     explicit InFlight(std::atomic<int>& n) : n(n) { n.fetch_add(1, std::memory_order_relaxed); }

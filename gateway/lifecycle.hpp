@@ -4,10 +4,10 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "gateway/tls_stream.hpp"
 #include "gateway/worker_context.hpp"
 
 namespace slipway {
@@ -16,6 +16,6 @@ using ClientRequest = boost::beast::http::request<boost::beast::http::string_bod
 
 // Answers `req` on `client`. Returns true when the connection may serve another request.
 boost::asio::awaitable<bool> handle_request(WorkerContext& ctx, std::shared_ptr<const Snapshot> snapshot,
-                                            boost::beast::tcp_stream& client, ClientRequest& req);
+                                            TcpOrTlsStream& client, ClientRequest& req);
 
 }  // namespace slipway

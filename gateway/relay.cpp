@@ -167,7 +167,7 @@ net::awaitable<UpstreamFailure> read_whole_body(WorkerContext& ctx, const config
   co_return UpstreamFailure::none;
 }
 
-net::awaitable<bool> send_whole(beast::tcp_stream& client, const config::Config& cfg,
+net::awaitable<bool> send_whole(TcpOrTlsStream& client, const config::Config& cfg,
                                 const http::response_header<>& upstream, std::string body,
                                 const ResponseHeaders& headers, Outcome& out) {
   http::response<http::string_body> res{upstream.result(), 11};

@@ -9,10 +9,10 @@
 #include <string_view>
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 
 #include "gateway/client_watch.hpp"
 #include "gateway/outcome.hpp"
+#include "gateway/tls_stream.hpp"
 #include "gateway/upstream_call.hpp"
 #include "validators/stream_assembler.hpp"
 
@@ -31,14 +31,14 @@ boost::asio::awaitable<UpstreamFailure> read_whole_body(WorkerContext& ctx, cons
                                                         Clock::time_point deadline, std::string& body);
 
 // Sends a whole answer with the backend's status and headers (hop-by-hop headers dropped, ours added).
-boost::asio::awaitable<bool> send_whole(boost::beast::tcp_stream& client, const config::Config& cfg,
+boost::asio::awaitable<bool> send_whole(TcpOrTlsStream& client, const config::Config& cfg,
                                         const boost::beast::http::response_header<>& upstream, std::string body,
                                         const ResponseHeaders& headers, Outcome& out);
 
 struct StreamRelay {
   WorkerContext& ctx;
   const config::Config& cfg;
-  boost::beast::tcp_stream& client;
+  TcpOrTlsStream& client;
   ClientWatch& watch;
   UpstreamCall& call;
   Clock::time_point deadline;

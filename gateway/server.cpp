@@ -25,8 +25,10 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 struct Server::Worker {
-  Worker(int index, SnapshotStore& store, const Log& log, GatewayCounters& counters)
-      : index(index), acceptor(ioc), ctx(ioc.get_executor(), store, log, counters, fresh_seed()) {}
+  Worker(int index, SnapshotStore& store, const Log& log, GatewayCounters& counters, const TlsContexts& tls)
+      : index(index), acceptor(ioc), ctx(ioc.get_executor(), store, log, counters, fresh_seed()), tls(tls) {
+    ctx.pool.use_tls(&tls, &log);
+  }
 
   // Request ids and random split points must differ across workers and restarts.
   static uint64_t fresh_seed() {
@@ -47,7 +49,7 @@ struct Server::Worker {
         ctx.log.write(LogLevel::warn, "connection_refused", {{"reason", "limits.max_connections reached"}});
         continue;  // the socket closes as it goes out of scope
       }
-      net::co_spawn(ioc, run_session(ctx, std::move(socket)), [this](std::exception_ptr e) {
+      net::co_spawn(ioc, run_session(ctx, std::move(socket), tls.main_listener()), [this](std::exception_ptr e) {
         if (!e) return;
         try {
           std::rethrow_exception(e);
@@ -62,12 +64,14 @@ struct Server::Worker {
   net::io_context ioc{1};
   tcp::acceptor acceptor;
   WorkerContext ctx;
+  const TlsContexts& tls;
   std::thread thread;
 };
 
 Server::Server(ServerOptions options, std::shared_ptr<const config::Config> initial) : options_(std::move(options)) {
   log_.set_level(parse_log_level(initial->log_level));
   store_.publish(std::move(initial));
+  tls_.apply(*store_.current()->config);
   global_metrics() = &metrics_;
   // Before any listener opens: a restart restores a latched rollback, so no request reaches that canary.
   alerts_.configure(store_.current()->config->alerting);
@@ -88,7 +92,7 @@ void Server::open_listeners() {
   if (threads <= 0) threads = std::max(1u, std::thread::hardware_concurrency());
   tcp::endpoint where(net::ip::make_address(cfg.listen.address), cfg.listen.port);
   for (int i = 0; i < threads; ++i) {
-    auto w = std::make_unique<Worker>(i, store_, log_, counters_);
+    auto w = std::make_unique<Worker>(i, store_, log_, counters_, tls_);
     w->ctx.metrics = &metrics_.add_shard();
     w->ctx.metrics_all = &metrics_;
     w->ctx.control = control_.get_executor();
@@ -105,6 +109,7 @@ void Server::open_listeners() {
   }
   log_.write(LogLevel::info, "listening",
              {{"listener", "main"}, {"address", where.address().to_string()}, {"port", where.port()},
+              {"tls", tls_.main_listener() != nullptr},
               {"threads", threads}, {"version", version()}, {"config", store_.current()->config->source},
               {"generation", store_.current()->config->generation}});
 }
@@ -136,6 +141,7 @@ int Server::run() {
   // The admin listener (/metrics, /healthz, /readyz) on the control thread; read at start only, like listen.
   AdminServer admin(control_, store_, metrics_, log_);
   admin.set_rollout_control(&rollout_);
+  admin.set_tls(&tls_);
   if (const auto& where = store_.current()->config->admin) {
     try {
       admin.start(*where);
@@ -150,12 +156,13 @@ int Server::run() {
 
   ConfigReloader reloader(control_, store_, log_, options_.config_path, options_.config_text);
   reloader.on_applied([this](const config::Config& cfg) {
+    tls_.apply(cfg);  // new certificate files: new connections get them
     alerts_.configure(cfg.alerting);
     rollout_.apply_config(cfg);
   });
   reloader.start();
   rollout_.start();
-  net::co_spawn(control_, run_health_checks(store_, log_), net::detached);
+  net::co_spawn(control_, run_health_checks(store_, log_, tls_), net::detached);
 
   net::signal_set reload_signal(control_, SIGHUP);
   std::function<void()> arm_reload = [&] {

@@ -15,6 +15,7 @@
 #include "gateway/metrics.hpp"
 #include "gateway/rollout_service.hpp"
 #include "gateway/runtime.hpp"
+#include "gateway/tls_context.hpp"
 #include "gateway/worker_context.hpp"
 
 namespace slipway {
@@ -40,6 +41,7 @@ class Server {
 
   ServerOptions options_;
   Log log_;
+  TlsContexts tls_{log_};           // listeners' certificates and the upstream client context, per reload
   EndpointRegistry registry_;
   SnapshotStore store_{registry_};
   GatewayCounters counters_;

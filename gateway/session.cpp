@@ -3,6 +3,7 @@
 #include <vector>
 
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/stream_base.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -29,7 +30,7 @@ namespace {
 // the client can still be told "408" instead of seeing its connection vanish.
 class ReadDeadline {
  public:
-  ReadDeadline(beast::tcp_stream& stream, Clock::duration limit)
+  ReadDeadline(TcpOrTlsStream& stream, Clock::duration limit)
       : timer_(stream.get_executor()), fired_(std::make_shared<bool>(false)) {
     timer_.expires_after(limit);
     auto fired = fired_;
@@ -68,7 +69,7 @@ ReadFailure describe(const boost::system::error_code& ec, const config::Limits& 
   return {400, "Malformed HTTP request: " + ec.message() + ".", "bad_request"};
 }
 
-net::awaitable<void> send_read_failure(beast::tcp_stream& client, const ReadFailure& f, WorkerContext& ctx) {
+net::awaitable<void> send_read_failure(TcpOrTlsStream& client, const ReadFailure& f, WorkerContext& ctx) {
   http::response<http::string_body> res{static_cast<http::status>(f.status), 11};
   res.set(http::field::content_type, "application/json");
   res.set("x-request-id", new_request_id(ctx.rng));
@@ -94,23 +95,53 @@ net::awaitable<void> send_read_failure(beast::tcp_stream& client, const ReadFail
   }
 }
 
+// The TLS handshake of a new client, bounded in time. On failure: one log line, a plain-HTTP client gets a
+// plain-HTTP 400 saying so (as nginx does), and the connection is closed.
+net::awaitable<bool> accept_tls(WorkerContext& ctx, TcpOrTlsStream& client, TlsContextPtr tls) {
+  const auto& listen_tls = ctx.store.current()->config->listen.tls;
+  const Clock::duration limit = listen_tls ? listen_tls->handshake_timeout : config::ServerTls{}.handshake_timeout;
+  auto& stream = client.start_tls(std::move(tls));
+  boost::system::error_code ec;
+  client.expires_after(limit);
+  co_await stream.async_handshake(net::ssl::stream_base::server, net::redirect_error(net::use_awaitable, ec));
+  client.expires_never();
+  if (!ec) co_return true;
+  boost::system::error_code peer_ec;
+  auto peer = client.socket().remote_endpoint(peer_ec);
+  log_tls_handshake_failure(ctx.log, "main",
+                            peer_ec ? std::string("unknown") : peer.address().to_string() + ":" + std::to_string(peer.port()),
+                            tls_failure_reason(ec, &stream));
+  if (is_plain_http_on_tls_port(ec)) {
+    std::string body = openai_error_body("This port serves HTTPS: the request was sent in plain HTTP. Use https://.",
+                                         "invalid_request_error", "", "plain_http_to_https_port");
+    std::string res = "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nconnection: close\r\n"
+                      "content-length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    client.expires_after(std::chrono::seconds(2));
+    co_await net::async_write(client.tcp(), net::buffer(res), net::redirect_error(net::use_awaitable, ec));
+    client.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+  }
+  client.close();
+  co_return false;
+}
+
 bool expects_continue(const http::request_parser<http::string_body>& p) {
   return beast::iequals(p.get()[http::field::expect], "100-continue");
 }
 
 }  // namespace
 
-net::awaitable<void> run_session(WorkerContext& ctx, net::ip::tcp::socket socket) {
+net::awaitable<void> run_session(WorkerContext& ctx, net::ip::tcp::socket socket, TlsContextPtr tls) {
   ctx.counters.connections.fetch_add(1, std::memory_order_relaxed);
   struct ConnectionCount {
     std::atomic<int>& n;
     ~ConnectionCount() { n.fetch_sub(1, std::memory_order_relaxed); }
   } connection_count{ctx.counters.connections};
 
-  beast::tcp_stream client(std::move(socket));
+  TcpOrTlsStream client(std::move(socket));
   beast::flat_buffer buffer;
   boost::system::error_code ec;
   client.socket().set_option(net::ip::tcp::no_delay(true), ec);
+  if (tls && !co_await accept_tls(ctx, client, std::move(tls))) co_return;
 
   for (;;) {
     if (buffer.size() == 0) {
@@ -153,6 +184,10 @@ net::awaitable<void> run_session(WorkerContext& ctx, net::ip::tcp::socket socket
     // Draining: a connection closes after the answer it was working on, so the process can exit without
     // cutting a request that would otherwise arrive on it.
     if (!keep_alive || ctx.counters.draining.load(std::memory_order_relaxed)) break;
+  }
+  if (client.is_tls()) {
+    co_await client.shutdown_and_close(std::chrono::seconds(1));
+    co_return;
   }
   client.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
   client.close();

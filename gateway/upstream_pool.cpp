@@ -7,6 +7,8 @@
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream_base.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 namespace slipway {
@@ -59,9 +61,25 @@ net::awaitable<std::unique_ptr<UpstreamConnection>> UpstreamPool::acquire(const 
     for (const auto& r : results) targets.push_back(r.endpoint());
   }
   conn->stream.expires_after(connect_timeout);
-  co_await conn->stream.async_connect(targets, net::redirect_error(net::use_awaitable, ec));
+  co_await conn->stream.tcp().async_connect(targets, net::redirect_error(net::use_awaitable, ec));
   if (ec) co_return nullptr;
   conn->stream.socket().set_option(tcp::no_delay(true), addr_ec);
+  if (cfg.tls) {
+    TlsContextPtr context = tls_ ? tls_->upstream() : nullptr;
+    if (!context) {
+      ec = net::error::no_protocol_option;  // not expected: a config with https:// endpoints builds a context
+      co_return nullptr;
+    }
+    auto& tls = conn->stream.start_tls(std::move(context));
+    prepare_client_handshake(tls, cfg.host, tls_->upstream_verifies());
+    // Still under the connect deadline: a backend that accepts but never completes the handshake is a
+    // connect failure like a refused connection.
+    co_await tls.async_handshake(net::ssl::stream_base::client, net::redirect_error(net::use_awaitable, ec));
+    if (ec) {
+      if (log_) log_tls_handshake_failure(*log_, "upstream", ep.label(), tls_failure_reason(ec, &tls));
+      co_return nullptr;
+    }
+  }
   co_return conn;
 }
 

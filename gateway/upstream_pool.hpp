@@ -10,15 +10,17 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 
+#include "gateway/log.hpp"
 #include "gateway/runtime.hpp"
+#include "gateway/tls_context.hpp"
+#include "gateway/tls_stream.hpp"
 
 namespace slipway {
 
 struct UpstreamConnection {
   explicit UpstreamConnection(const boost::asio::any_io_executor& ex) : stream(ex) {}
-  boost::beast::tcp_stream stream;
+  TcpOrTlsStream stream;             // TLS for https:// endpoints
   boost::beast::flat_buffer buffer;   // bytes read past the last response (normally none)
   std::string endpoint_label;
   Clock::time_point idle_since{};
@@ -30,8 +32,14 @@ class UpstreamPool {
   explicit UpstreamPool(boost::asio::any_io_executor ex, std::size_t max_idle_per_endpoint = 128)
       : executor_(std::move(ex)), max_idle_(max_idle_per_endpoint) {}
 
-  // A pooled connection to `ep` if one is alive, else a new one (connect bounded by `connect_timeout`).
-  // On failure returns null and sets `ec`.
+  // https:// endpoints: their client context (null: such endpoints cannot be reached) and where a failed
+  // handshake is logged. Set once, before the first acquire.
+  void use_tls(const TlsContexts* contexts, const Log* log) {
+    tls_ = contexts;
+    log_ = log;
+  }
+  // A pooled connection to `ep` if one is alive, else a new one (connect, and the TLS handshake of an
+  // https:// endpoint, bounded by `connect_timeout`). On failure returns null and sets `ec`.
   boost::asio::awaitable<std::unique_ptr<UpstreamConnection>> acquire(const EndpointState& ep,
                                                                       Clock::duration connect_timeout,
                                                                       boost::system::error_code& ec);
@@ -43,6 +51,8 @@ class UpstreamPool {
  private:
   boost::asio::any_io_executor executor_;
   std::size_t max_idle_;
+  const TlsContexts* tls_ = nullptr;
+  const Log* log_ = nullptr;
   std::unordered_map<std::string, std::vector<std::unique_ptr<UpstreamConnection>>> idle_;
 };
 
