@@ -159,6 +159,7 @@ test('100 config rewrites under steady load: no failed request, bad files reject
         gw.writeConfig(badConfig(i / 10, cfg));
         const ev = await gw.waitForReject({ from: mark, timeoutMs: 5000 });
         assert.equal(Number(ev.kept_generation), applied + 1, 'a rejected file names the generation that keeps serving');
+        await sleep(150);   // past the debounce: the next write is a change of its own
         rejected++;
         continue;
       }
@@ -168,11 +169,16 @@ test('100 config rewrites under steady load: no failed request, bad files reject
       const viaSighup = i % 2 === 0;
       gw.writeConfig(next);
       if (viaSighup) { gw.proc.child.kill('SIGHUP'); bySighup++; }
-      const ev = await gw.waitForReload({ from: mark, timeoutMs: 5000 });
-      applied++;
-      assert.equal(Number(ev.generation), applied + 1, `write ${i}: generation`);
-      assert.equal(ev.reason, viaSighup ? 'sighup' : 'file_changed', `write ${i}: what caused the reload`);
-      configs.set(Number(ev.generation), endpointsOf(next));
+      await gw.proc.waitForEvent('config_reloaded', {
+        from: mark, timeoutMs: 5000, pred: (j) => j.reason === (viaSighup ? 'sighup' : 'file_changed'),
+      });
+      // On a loaded machine the watch (100 ms debounce) can beat the signal: then the file is applied twice,
+      // the second time by the forced SIGHUP reload. Both apply this file.
+      for (const ev of gw.proc.events(mark).filter((j) => j.event === 'config_reloaded')) {
+        applied++;
+        assert.equal(Number(ev.generation), applied + 1, `write ${i}: generation`);
+        configs.set(Number(ev.generation), endpointsOf(next));
+      }
       cfg = next;
     }
     await sleep(300);
@@ -203,7 +209,8 @@ test('100 config rewrites under steady load: no failed request, bad files reject
     genAtLine.push(gen);
   }
   const genBefore = (lineCount) => (lineCount === 0 ? 1 : genAtLine[lineCount - 1]);
-  assert.equal(lines.filter((l) => l.json?.event === 'config_reloaded').length, WRITES - WRITES / 10, 'config_reloaded lines');
+  assert.equal(lines.filter((l) => l.json?.event === 'config_reloaded').length, applied, 'config_reloaded lines');
+  assert.ok(applied >= WRITES - WRITES / 10, `${applied} reloads applied for ${WRITES - WRITES / 10} good files`);
   assert.equal(lines.filter((l) => l.json?.event === 'config_rejected').length, WRITES / 10, 'config_rejected lines');
 
   // ---- who served what: the gateway's access lines and the simulators' own logs
