@@ -235,6 +235,8 @@ start_slipway() { # name config-template
 }
 target_slipway() { start_slipway slipway slipway.yaml; }              # inline validation on (default)
 target_slipway_noval() { start_slipway slipway-noval slipway-noval.yaml; }  # validation off
+# The same configuration from another binary (env SLIPWAY_BEFORE_BIN): a before/after comparison in one run.
+target_slipway_before() { SLIPWAY_BIN=${SLIPWAY_BEFORE_BIN:?set SLIPWAY_BEFORE_BIN to the other slipway binary} start_slipway slipway-before slipway.yaml; }
 target_slipway_nometrics() { start_slipway slipway-nometrics slipway-nometrics.yaml; }  # metrics off
 
 target_portkey() {
@@ -494,7 +496,7 @@ cat >"$WORK/meta.json" <<EOF
  "kernel":"$(uname -r)","load_before":"$LOAD_BEFORE","load_after":"$LOAD_AFTER","elapsed_s":$ELAPSED,
  "nice":$NICE,"pinned":$([[ ${#PIN_PROXY[@]} -gt 0 ]] && echo true || echo false),"proxy_core":$PROXY_CORE,"load_core":$LOAD_CORE,
  "targets":$(node -e 'console.log(JSON.stringify(process.argv.slice(1)))' "${TARGET_LIST[@]}"),"duration_s":$DURATION,"connections":$CONNECTIONS,"repeat":$REPEAT,"rate":$RATE,"ttfb_requests":$TTFB_REQUESTS,
- "slipway":"commit $git_rev","build_type":"$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null | head -1)","versions":$(node -e 'console.log(JSON.stringify(process.argv[1]))' "$("$NGINX" -v 2>&1 | sed 's/.*nginx\//nginx /'); $("$HAPROXY" -v 2>/dev/null | head -1 | awk '{print "haproxy "$3}'); $(wrk -v 2>&1 | head -1 | awk '{print $1" "$2}'); node $(node -v)")}
+ "slipway":"commit $git_rev","build_type":"$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$(dirname "$SLIPWAY_BIN")/CMakeCache.txt" 2>/dev/null | head -1)","versions":$(node -e 'console.log(JSON.stringify(process.argv[1]))' "$("$NGINX" -v 2>&1 | sed 's/.*nginx\//nginx /'); $("$HAPROXY" -v 2>/dev/null | head -1 | awk '{print "haproxy "$3}'); $(wrk -v 2>&1 | head -1 | awk '{print $1" "$2}'); node $(node -v)")}
 EOF
 node "$BENCH/lib/report.mjs" --meta "$WORK/meta.json" --results "$RESULTS" >"$WORK/report.md"
 cat "$WORK/report.md"

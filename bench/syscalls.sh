@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# bench/syscalls.sh: system calls per request of one proxy, by kind (strace -c), for the findings in
+# docs/benchmarks.md. Starts two simulators and the proxy pinned like bench/run.sh, warms up, then
+# attaches strace for a wrk run of a few seconds at -c8 and divides each count by the requests served.
+#
+#   bench/syscalls.sh [--target slipway|slipway-noval|nginx|haproxy] [--workload chat|stream|schema|tools]
+#                     [--slipway BIN] [--sim BIN] [--seconds S]
+#
+# strace slows the traced process a lot: the counts per request are right, the req/s is not.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH=$ROOT/bench
+TARGET=slipway; WORKLOAD=chat; SECONDS_TRACED=3
+SLIPWAY_BIN=$ROOT/build-bench/slipway; SIM_BIN=$ROOT/build-bench/vllm-sim
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --target) TARGET=$2; shift 2 ;;
+    --workload) WORKLOAD=$2; shift 2 ;;
+    --slipway) SLIPWAY_BIN=$2; shift 2 ;;
+    --sim) SIM_BIN=$2; shift 2 ;;
+    --seconds) SECONDS_TRACED=$2; shift 2 ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "syscalls.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+command -v strace >/dev/null || { echo "needs strace (apt-get install strace)" >&2; exit 1; }
+
+WORK=$(mktemp -d /tmp/slipway-syscalls.XXXXXX); chmod 755 "$WORK"
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 0.3; rm -rf "$WORK"; }
+trap cleanup EXIT
+PIN=(taskset -c 0); LOAD=(taskset -c 1)
+[[ $(id -u) == 0 ]] && { PIN=(nice -n -10 "${PIN[@]}"); LOAD=(nice -n -10 "${LOAD[@]}"); }
+
+start_sim() {
+  "${PIN[@]}" "$SIM_BIN" --port 0 --model bench --ttft-ms 0 --token-ms 0 --threads 1 --name "$1" >"$WORK/sim-$1.out" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 100); do grep -q '"listening"' "$WORK/sim-$1.out" 2>/dev/null && break; sleep 0.05; done
+  sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$WORK/sim-$1.out" | head -1
+}
+BP=$(start_sim baseline); CP=$(start_sim canary)
+PORT=$((19600 + RANDOM % 300))
+render() { sed -e "s|@DIR@|$WORK|g" -e "s|@PORT@|$PORT|g" -e "s|@BASELINE_PORT@|$BP|g" -e "s|@CANARY_PORT@|$CP|g" \
+               -e "s|@NGINX_CONNECTIONS@|8192|g" -e "s|@HAPROXY_MAXCONN@|8000|g" "$1" >"$2"; }
+case $TARGET in
+  slipway*) render "$BENCH/configs/$TARGET.yaml" "$WORK/s.yaml"; "${PIN[@]}" "$SLIPWAY_BIN" --config "$WORK/s.yaml" >"$WORK/s.log" 2>&1 & ;;
+  nginx) mkdir -p "$WORK/nginx"; render "$BENCH/configs/nginx.conf" "$WORK/nginx/nginx.conf"
+         "${PIN[@]}" nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e stderr 2>"$WORK/nginx.err" & ;;
+  haproxy) render "$BENCH/configs/haproxy.cfg" "$WORK/h.cfg"; "${PIN[@]}" haproxy -db -f "$WORK/h.cfg" >"$WORK/h.log" 2>&1 & ;;
+  *) echo "unknown target $TARGET" >&2; exit 2 ;;
+esac
+PIDS+=($!)
+sleep 1
+TRACED=$!
+[[ $TARGET == nginx ]] && TRACED=$(pgrep -P "$TRACED" | head -1)   # the worker
+HEADERS=; [[ $WORKLOAD == stream ]] && HEADERS="x-sim-output-tokens: 300"
+wrk_run() { BENCH_BODY=$BENCH/lib/body-$WORKLOAD.json BENCH_HEADERS=$HEADERS BENCH_TAG=$TARGET \
+  "${LOAD[@]}" wrk -t1 -c8 -d"$1"s -s "$BENCH/lib/post.lua" "http://127.0.0.1:$PORT/v1/chat/completions" 2>&1 | grep '^BENCH_RESULT'; }
+wrk_run 2 >/dev/null   # warm-up: pools and buffers at their steady state
+strace -c -f -p "$TRACED" -o "$WORK/strace.out" 2>/dev/null &
+STRACE=$!
+sleep 0.5
+RESULT=$(wrk_run "$SECONDS_TRACED")
+sleep 0.3
+kill -INT "$STRACE"; wait "$STRACE" 2>/dev/null || true
+N=$(sed -E 's/.*"requests":([0-9]+).*/\1/' <<<"$RESULT")
+echo "$TARGET/$WORKLOAD: $N requests traced; system calls per request:"
+awk -v n="$N" '$1 ~ /^[0-9.]+$/ && NF >= 5 && $NF != "total" { calls = ($5 ~ /^[0-9]+$/ && NF == 6) ? $4 : $4; c[$NF] = calls; t += calls }
+  END { for (k in c) if (c[k] / n >= 0.05) printf "  %-16s %8.2f\n", k, c[k] / n; printf "  %-16s %8.2f\n", "total", t / n }' "$WORK/strace.out" | sort -k2 -rn
