@@ -1,8 +1,6 @@
 #include "gateway/client_watch.hpp"
 
-#include <sys/socket.h>
-
-#include <cerrno>
+#include <boost/asio/buffer.hpp>
 
 namespace slipway {
 
@@ -10,21 +8,20 @@ void ClientWatch::start() {
   if (started_) return;
   started_ = true;
   auto state = state_;
-  int fd = client_.native_handle();
-  client_.async_wait(boost::asio::ip::tcp::socket::wait_read, [state, fd](boost::system::error_code ec) {
-    if (state->done) return;
-    bool gone = false;
-    if (ec) {
-      gone = ec != boost::asio::error::operation_aborted;
-    } else {
-      char c;
-      ssize_t r = ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-      gone = r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
-    }
-    if (!gone) return;
-    state->gone = true;
-    if (state->upstream) state->upstream->cancel();
-  });
+  // A 1-byte peek, not async_wait(wait_read): Asio tries a receive at once and, on EAGAIN, queues it
+  // behind the epoll registration the socket already has; a readiness wait instead re-arms the socket
+  // with an epoll_ctl each time, a syscall on every proxied request. Peeking consumes nothing: the
+  // session still reads a pipelined request whole.
+  client_.async_receive(boost::asio::buffer(&state->peeked, 1), boost::asio::socket_base::message_peek,
+                        [state](boost::system::error_code ec, std::size_t) {
+                          if (state->done) return;
+                          // 0 bytes (eof) or an error: the client is gone. Data: a pipelined request.
+                          if (!ec || ec == boost::asio::error::operation_aborted || ec == boost::asio::error::would_block ||
+                              ec == boost::asio::error::try_again)
+                            return;
+                          state->gone = true;
+                          if (state->upstream) state->upstream->cancel();
+                        });
 }
 
 void ClientWatch::stop() {

@@ -28,6 +28,7 @@ class ClientWatch {
   struct State {
     bool done = false;
     bool gone = false;
+    char peeked = 0;  // where the watch's 1-byte peek lands (consumed by nobody)
     TcpOrTlsStream* upstream = nullptr;
   };
   boost::asio::ip::tcp::socket& client_;

@@ -1,5 +1,7 @@
 #include "gateway/relay.hpp"
 
+#include <array>
+
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -21,7 +23,8 @@ namespace http = beast::http;
 
 namespace {
 
-constexpr std::size_t kReadChunk = 8 * 1024;  // lives in each stream's coroutine frame
+constexpr std::size_t kReadChunk = 8 * 1024;        // least room a whole-body read offers
+constexpr std::size_t kStreamReadChunk = 4 * 1024;  // lives in each open stream's coroutine frame
 constexpr std::size_t kMaxEventBytes = 4 * 1024 * 1024;
 constexpr std::size_t kMaxBatchBytes = 64 * 1024;
 
@@ -43,13 +46,14 @@ void copy_response_headers(const http::response_header<>& from, http::header<fal
   if (!ours.variant_header.empty()) to.set(ours.variant_header, ours.variant);
 }
 
-// Reads more of the upstream body into `buf`. Returns bytes read; sets `ec` (need_buffer is not an error).
+// Reads more of the upstream body into `buf` under the upstream stream's current deadline (set by the
+// caller, once per batch: every timed operation costs timer-queue work and often a timerfd_settime).
+// Returns bytes read; sets `ec` (need_buffer, "buf is full", is not an error).
 net::awaitable<std::size_t> read_body_some(UpstreamCall& call, char* buf, std::size_t size,
-                                           Clock::duration timeout, boost::system::error_code& ec) {
+                                           boost::system::error_code& ec) {
   auto& body = call.parser->get().body();
   body.data = buf;
   body.size = size;
-  call.conn->stream.expires_after(timeout);
   co_await http::async_read_some(call.conn->stream, call.conn->buffer, *call.parser,
                                  net::redirect_error(net::use_awaitable, ec));
   if (ec == http::error::need_buffer) ec = {};
@@ -92,12 +96,17 @@ void append_without_null_usage(std::string& out, std::string_view event) {
   out.append(event.substr(at + field.size()));
 }
 
-// Whether another read can deliver body bytes at once. Past a chunk's data the buffer keeps only a few
+// Whether another read can deliver body bytes at once: past a chunk's data the buffer keeps only a few
 // bytes of framing (its CRLF, the next chunk's size line), so more than that means data is already here.
-bool more_without_waiting(UpstreamConnection& conn) {
-  if (conn.buffer.size() > 16) return true;
-  boost::system::error_code ec;
-  return conn.stream.socket().available(ec) > 0 && !ec;
+// The kernel is not asked (an ioctl per read cost more than it saved): a read takes all it has.
+bool more_without_waiting(UpstreamConnection& conn) { return conn.buffer.size() > 16; }
+
+// A connection's read buffer starts small (a slow stream then holds little memory), and Beast reads at
+// most its free capacity per recv. A stream whose batches pass 4 KiB (data arriving faster than we
+// write) gets a larger buffer, so one recv takes more of what the backend sent since.
+constexpr std::size_t kFastStreamBuffer = 16 * 1024;
+void grow_for_fast_stream(UpstreamConnection& conn) {
+  if (conn.buffer.capacity() < kFastStreamBuffer) conn.buffer.reserve(kFastStreamBuffer);
 }
 
 // Moves every whole event out of the parser into `batch`, dropping the usage chunk the gateway asked
@@ -140,12 +149,23 @@ bool is_event_stream(const http::response_header<>& h) {
 
 net::awaitable<UpstreamFailure> read_whole_body(WorkerContext& ctx, const config::Config& cfg, UpstreamCall& call,
                                                 ClientWatch& watch, Clock::time_point deadline, std::string& body) {
-  if (auto len = call.parser->content_length())
+  bool known_length = false;
+  if (auto len = call.parser->content_length()) {
     body.reserve(std::min<std::uint64_t>(*len, cfg.limits.max_response_bytes));
-  char buf[kReadChunk];
+    known_length = true;
+  }
+  call.parser->eager(true);
+  // The exchange's total deadline does not move while the body is read: one timer for the whole body.
+  call.conn->stream.expires_after(time_left(cfg.timeouts.total, deadline));
   while (!call.parser->is_done()) {
+    // Read straight into the body's spare capacity (no copy through a stack buffer).
+    std::size_t have = body.size();
+    std::size_t room = body.capacity() - have;  // with a Content-Length: exactly the rest
+    if (!known_length || room == 0) room = std::max(room, kReadChunk);
+    body.resize(have + room);
     boost::system::error_code ec;
-    std::size_t n = co_await read_body_some(call, buf, sizeof buf, time_left(cfg.timeouts.total, deadline), ec);
+    std::size_t n = co_await read_body_some(call, body.data() + have, room, ec);
+    body.resize(have + n);
     if (ec) {
       charge(cfg, call, classify_read_error(ec, watch, deadline));
       call.failure_detail = call.failure == UpstreamFailure::total_timeout
@@ -154,7 +174,6 @@ net::awaitable<UpstreamFailure> read_whole_body(WorkerContext& ctx, const config
       finish_upstream(ctx, watch, call, false);
       co_return call.failure;
     }
-    body.append(buf, n);
     if (body.size() > cfg.limits.max_response_bytes) {
       charge(cfg, call, UpstreamFailure::too_large);
       call.failure_detail = "answer larger than limits.max_response_bytes (" +
@@ -167,19 +186,54 @@ net::awaitable<UpstreamFailure> read_whole_body(WorkerContext& ctx, const config
   co_return UpstreamFailure::none;
 }
 
+namespace {
+// The client response's head in one contiguous string, the same bytes Beast's serializer writes for
+// `copy_response_headers` + prepare_payload: one buffer instead of a heap node per header field and
+// the serializer's walk over many small buffers (a measurable share of a small request's CPU).
+void append_response_head(const http::response_header<>& from, const ResponseHeaders& ours, std::size_t body_size,
+                          std::string& out) {
+  auto line = [&out](std::string_view name, std::string_view value) {
+    out.append(name).append(": ", 2).append(value).append("\r\n", 2);
+  };
+  out.append("HTTP/1.1 ").append(std::to_string(from.result_int())).append(" ", 1).append(sv(http::obsolete_reason(from.result())));
+  out.append("\r\n", 2);
+  for (const auto& f : from) {
+    if (is_hop_by_hop(f.name(), sv(f.name_string()))) continue;
+    if (beast::iequals(f.name_string(), "x-request-id")) continue;
+    if (!ours.variant_header.empty() && beast::iequals(f.name_string(), ours.variant_header)) continue;
+    line(sv(f.name_string()), sv(f.value()));
+  }
+  line("x-request-id", ours.request_id);
+  if (!ours.variant_header.empty()) line(ours.variant_header, ours.variant);
+  line("Content-Length", std::to_string(body_size));
+  out.append("\r\n", 2);
+}
+
+// Statuses that have no body and no Content-Length (1xx, 204, 304): left to Beast's rules.
+bool bodiless_status(unsigned status) { return status / 100 == 1 || status == 204 || status == 304; }
+}  // namespace
+
 net::awaitable<bool> send_whole(TcpOrTlsStream& client, const config::Config& cfg,
                                 const http::response_header<>& upstream, std::string body,
                                 const ResponseHeaders& headers, Outcome& out) {
-  http::response<http::string_body> res{upstream.result(), 11};
-  copy_response_headers(upstream, res.base(), headers);
-  res.body() = std::move(body);
-  res.prepare_payload();
-  res.keep_alive(true);
   out.status = static_cast<int>(upstream.result_int());
-  out.bytes_out += res.body().size();
+  out.bytes_out += body.size();
   boost::system::error_code ec;
   client.expires_after(cfg.timeouts.stream_idle);
-  co_await http::async_write(client, res, net::redirect_error(net::use_awaitable, ec));
+  if (bodiless_status(upstream.result_int())) {
+    http::response<http::string_body> res{upstream.result(), 11};
+    copy_response_headers(upstream, res.base(), headers);
+    res.body() = std::move(body);
+    res.prepare_payload();
+    res.keep_alive(true);
+    co_await http::async_write(client, res, net::redirect_error(net::use_awaitable, ec));
+  } else {
+    std::string head;
+    head.reserve(512);
+    append_response_head(upstream, headers, body.size(), head);
+    std::array<net::const_buffer, 2> parts{net::buffer(head), net::buffer(body)};
+    co_await net::async_write(client, parts, net::redirect_error(net::use_awaitable, ec));
+  }
   if (ec) out.client_gone = true;
   co_return !ec;
 }
@@ -213,22 +267,30 @@ net::awaitable<bool> relay_stream(StreamRelay& r) {
   SseParser sse(kMaxEventBytes);
   SseParser::Event ev;
   std::string batch;
-  char buf[kReadChunk];
+  char buf[kStreamReadChunk];
   bool upstream_ok = true;
   std::size_t events_sent = 0;  // relayed to the client (the error event says how far the stream got)
+  // Not eager: an eager parser makes async_read_some wait on the network until the buffer is full
+  // (it asks for more input whenever a chunk ends), which would hold events back.
   while (!r.call.parser->is_done()) {
     batch.clear();
     std::size_t batch_events = 0;
+    // One idle deadline per batch: the first read waits on the network, the others only take what is
+    // already here (microseconds later), so refreshing it per read would only cost timer work.
+    r.call.conn->stream.expires_after(time_left(r.cfg.timeouts.stream_idle, r.deadline));
     // Take every event already received in one write: vLLM sends each event as its own HTTP chunk,
     // and one write per event costs a syscall each. Nothing waits for the network to fill a batch.
     do {
-      std::size_t n = co_await read_body_some(r.call, buf, sizeof buf, time_left(r.cfg.timeouts.stream_idle, r.deadline), ec);
+      if (batch.size() >= kStreamReadChunk) grow_for_fast_stream(*r.call.conn);
+      std::size_t n = co_await read_body_some(r.call, buf, sizeof buf, ec);
       if (ec) break;
       if (!sse.feed({buf, n})) {
         ec = http::error::body_limit;
         break;
       }
       batch_events += drain_events(r, sse, ev, batch);
+      // The first events go out at once: time to first token is not traded for fewer writes.
+      if (r.out.bytes_out == 0 && !batch.empty()) break;
     } while (!r.call.parser->is_done() && batch.size() < kMaxBatchBytes && more_without_waiting(*r.call.conn));
     if (ec) {
       upstream_ok = false;
