@@ -32,13 +32,13 @@ trap cleanup EXIT
 PIN=(taskset -c 0); LOAD=(taskset -c 1)
 [[ $(id -u) == 0 ]] && { PIN=(nice -n -10 "${PIN[@]}"); LOAD=(nice -n -10 "${LOAD[@]}"); }
 
-start_sim() {
+start_sim() { # label var: not in a subshell, so that PIDS records the simulator for the cleanup
   "${PIN[@]}" "$SIM_BIN" --port 0 --model bench --ttft-ms 0 --token-ms 0 --threads 1 --name "$1" >"$WORK/sim-$1.out" 2>&1 &
   PIDS+=($!)
   for _ in $(seq 100); do grep -q '"listening"' "$WORK/sim-$1.out" 2>/dev/null && break; sleep 0.05; done
-  sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$WORK/sim-$1.out" | head -1
+  printf -v "$2" '%s' "$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$WORK/sim-$1.out" | head -1)"
 }
-BP=$(start_sim baseline); CP=$(start_sim canary)
+start_sim baseline BP; start_sim canary CP
 PORT=$((19600 + RANDOM % 300))
 render() { sed -e "s|@DIR@|$WORK|g" -e "s|@PORT@|$PORT|g" -e "s|@BASELINE_PORT@|$BP|g" -e "s|@CANARY_PORT@|$CP|g" \
                -e "s|@NGINX_CONNECTIONS@|8192|g" -e "s|@HAPROXY_MAXCONN@|8000|g" "$1" >"$2"; }
