@@ -336,10 +336,13 @@ class RequestLife {
     return up;
   }
 
-  // Headers of ours on every proxied answer.
-  ResponseHeaders response_headers() const {
+  // Headers of ours on every proxied answer. A drain that began while this request was in flight
+  // closes the connection after it, so the answer says so (a client must not reuse it).
+  ResponseHeaders response_headers() {
+    if (ctx_.counters.draining.load(std::memory_order_relaxed)) keep_alive_ = false;
     ResponseHeaders h;
     h.request_id = out_.request_id;
+    h.keep_alive = keep_alive_;
     if (!cfg_.variant_header.empty()) {
       h.variant_header = cfg_.variant_header;
       h.variant = to_string(out_.answered_by);
@@ -391,6 +394,7 @@ class RequestLife {
     res.body() = body;
     // After a client error the rest of the connection's bytes cannot be trusted to frame a request.
     if (status == 400 || status == 413 || status == 431 || status == 408) keep_alive_ = false;
+    if (ctx_.counters.draining.load(std::memory_order_relaxed)) keep_alive_ = false;
     res.keep_alive(keep_alive_);
     res.prepare_payload();
     out_.status = status;

@@ -211,6 +211,7 @@ void append_response_head(const http::response_header<>& from, const ResponseHea
   line("x-request-id", ours.request_id);
   if (!ours.variant_header.empty()) line(ours.variant_header, ours.variant);
   line("Content-Length", std::to_string(body_size));
+  if (!ours.keep_alive) line("Connection", "close");
   out.append("\r\n", 2);
 }
 
@@ -230,7 +231,7 @@ net::awaitable<bool> send_whole(TcpOrTlsStream& client, const config::Config& cf
     copy_response_headers(upstream, res.base(), headers);
     res.body() = std::move(body);
     res.prepare_payload();
-    res.keep_alive(true);
+    res.keep_alive(headers.keep_alive);
     co_await http::async_write(client, res, net::redirect_error(net::use_awaitable, ec));
   } else {
     std::string head;
@@ -250,7 +251,7 @@ net::awaitable<bool> relay_stream(StreamRelay& r) {
   res.set(http::field::cache_control, "no-cache");
   res.set("x-accel-buffering", "no");  // an nginx in front must not batch the events
   res.chunked(true);
-  res.keep_alive(true);
+  res.keep_alive(r.headers.keep_alive);
   r.out.status = static_cast<int>(header.result_int());
   r.ctx.counters.open_streams.fetch_add(1, std::memory_order_relaxed);
   struct StreamCount {

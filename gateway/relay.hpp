@@ -22,6 +22,7 @@ struct ResponseHeaders {
   std::string request_id;
   std::string variant_header;   // empty: not sent
   std::string_view variant;     // the variant that answered
+  bool keep_alive = true;       // false: the answer says `Connection: close` (client asked, or draining)
 };
 
 // Reads the rest of a non-streaming answer into `body` (bounded by limits.max_response_bytes). On

@@ -39,7 +39,7 @@ function ask(gw, { stream, tokens, tokenMs, agent }) {
       res.setEncoding('utf8');
       res.on('data', (d) => { text += d; });
       res.on('end', () => {
-        const out = { status: res.statusCode, endedAt: Date.now(), socketClosedAt: () => closedAt };
+        const out = { status: res.statusCode, connection: res.headers.connection, endedAt: Date.now(), socketClosedAt: () => closedAt };
         if (res.statusCode !== 200) return resolve({ ...out, ok: false, why: `${res.statusCode} ${text.slice(0, 200)}` });
         if (stream) {
           const events = text.split(/\n\n/).filter((e) => e.startsWith('data: ')).map((e) => e.slice(6));
@@ -76,6 +76,7 @@ test('SIGTERM with 16 requests in flight: all complete, new connections refused,
   const idleAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const warm = await ask(gw, { stream: false, tokens: 2, tokenMs: 1, agent: idleAgent });
   assert.equal(warm.status, 200);
+  assert.notEqual(warm.connection, 'close', 'a keep-alive answer before the drain does not close');
   // 8 long streams (1.6-2.6 s), 4 slow non-streaming answers (1.5 s), 2 of each on keep-alive connections.
   const specs = [
     ...Array.from({ length: 8 }, (_, i) => ({ stream: true, tokens: 40 + 5 * i, tokenMs: 40, agent: false })),
@@ -103,6 +104,7 @@ test('SIGTERM with 16 requests in flight: all complete, new connections refused,
   // and the gateway closes that connection after answering.
   const late = await ask(gw, { stream: false, tokens: 2, tokenMs: 1, agent: idleAgent });
   assert.equal(late.ok, true, `a request on an idle keep-alive connection during the drain: ${late.why}`);
+  assert.equal(late.connection, 'close', 'the answer during the drain says Connection: close');
   await waitFor(() => late.socketClosedAt() !== undefined, { timeoutMs: 1000, what: 'the gateway closing the connection after its answer during the drain' });
 
   const results = await Promise.all(pending);
@@ -110,6 +112,12 @@ test('SIGTERM with 16 requests in flight: all complete, new connections refused,
   assert.deepEqual(failed.map((r) => r.why), [], `${failed.length} of ${specs.length} requests in flight at SIGTERM failed`);
   for (const [i, r] of results.entries()) {
     assert.ok(['stop', 'length'].includes(r.finish), `request ${i}: finish_reason ${r.finish}`);
+    // An answer whose head went out during the drain tells the client not to reuse the connection (one-shot
+    // requests asked for that themselves). A keep-alive stream's head went out before the SIGTERM: it cannot
+    // say so, and the connection is closed after its last chunk instead (checked below).
+    if (!(specs[i].stream && specs[i].agent === keepAlive)) {
+      assert.equal(r.connection, 'close', `request ${i}: Connection header of an answer sent during the drain`);
+    }
     assert.ok(r.tokens > 0 && r.tokens <= specs[i].tokens, `request ${i}: usage says ${r.tokens} tokens`);
   }
   const lastEnd = Math.max(...results.map((r) => r.endedAt));

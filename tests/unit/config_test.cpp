@@ -424,7 +424,8 @@ models:
   CHECK(endpoint_error("10.0.0.5:http") == "models[0].baseline.endpoints[0]: not a valid port: \"http\" (line 4)");
   CHECK(endpoint_error(":8000") == "models[0].baseline.endpoints[0]: needs a host (got \":8000\") (line 4)");
   CHECK(endpoint_error("grpc://h:1") ==
-        "models[0].baseline.endpoints[0]: unsupported scheme \"grpc\"; use http://host:port or host:port (line 4)");
+        "models[0].baseline.endpoints[0]: unsupported scheme \"grpc\"; use http://host:port, https://host:port or "
+        "host:port (line 4)");
   CHECK(endpoint_error("::1:8000") ==
         "models[0].baseline.endpoints[0]: an IPv6 address needs brackets, like \"[::1]:8000\" (line 4)");
 
