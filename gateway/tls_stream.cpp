@@ -7,6 +7,14 @@ namespace slipway {
 
 namespace net = boost::asio;
 
+void TcpOrTlsStream::tls_read_some(BufferArray<net::mutable_buffer> buffers, IoHandler handler) {
+  tls_->async_read_some(buffers, std::move(handler));
+}
+
+void TcpOrTlsStream::tls_write_some(BufferArray<net::const_buffer> buffers, IoHandler handler) {
+  tls_->async_write_some(buffers, std::move(handler));
+}
+
 net::awaitable<void> TcpOrTlsStream::shutdown_and_close(std::chrono::steady_clock::duration limit) {
   boost::system::error_code ec;
   if (tls_) {
