@@ -1,5 +1,6 @@
 #include "gateway/tls_stream.hpp"
 
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -7,12 +8,15 @@ namespace slipway {
 
 namespace net = boost::asio;
 
+// The erased handler is bound to the connection's own executor: Boost 1.81's any_completion_executor
+// cannot be required to be blocking.never, which the stream's posted completions ask of it (and a
+// connection's operations all run on its worker's io_context anyway).
 void TcpOrTlsStream::tls_read_some(BufferArray<net::mutable_buffer> buffers, IoHandler handler) {
-  tls_->async_read_some(buffers, std::move(handler));
+  tls_->async_read_some(buffers, net::bind_executor(tcp_.get_executor(), std::move(handler)));
 }
 
 void TcpOrTlsStream::tls_write_some(BufferArray<net::const_buffer> buffers, IoHandler handler) {
-  tls_->async_write_some(buffers, std::move(handler));
+  tls_->async_write_some(buffers, net::bind_executor(tcp_.get_executor(), std::move(handler)));
 }
 
 net::awaitable<void> TcpOrTlsStream::shutdown_and_close(std::chrono::steady_clock::duration limit) {
