@@ -449,6 +449,12 @@ void AlertNotifier::resolve(std::string_view model) {
   impl_->start_resolved(impl_, old->alert);
 }
 
+bool AlertNotifier::delivered(std::string_view model) const {
+  std::lock_guard lock(impl_->mutex);
+  auto it = impl_->firing.find(model);
+  return it != impl_->firing.end() && !it->second->accepted.empty();
+}
+
 AlertStats AlertNotifier::stats() const {
   std::lock_guard lock(impl_->mutex);
   AlertStats s = impl_->counts;

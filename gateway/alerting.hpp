@@ -53,6 +53,8 @@ class AlertNotifier {
   // The model's alert (if any) is resolved: sent with endsAt = now until accepted, then forgotten.
   void resolve(std::string_view model);
   AlertStats stats() const;
+  // The model's firing alert was accepted by a receiver (fleet mode marks a latch as alerted only then).
+  bool delivered(std::string_view model) const;
 
   // The alertname label of every rollback alert.
   static constexpr std::string_view kAlertName = "SlipwayCanaryRolledBack";

@@ -15,32 +15,49 @@ namespace {
 
 // Changes one model's shared state and announces it, atomically (Redis runs a script alone).
 // A latch is written only if none is there: the first writer wins, the others get the winner's.
+// `alerted` names the replica that sent the current latch's alert: cleared by a latch or a resume, claimed
+// by the `alert` op only while latched and unclaimed (first claimer wins, like the latch; no seq bump, no
+// announcement: it changes nothing a replica applies).
 // KEYS[1] state key; ARGV: op, value, at (unix ms), replica, born, channel, model, revision.
-// Returns {won, model, revision, seq, born, at, latched, latch, override, winner}.
+// Returns {won, model, revision, seq, born, at, latched, latch, override, winner, alerted}.
 constexpr const char* kStateScript = R"lua(
 local k = KEYS[1]
-redis.call('HSETNX', k, 'born', ARGV[5])
 local won = 0
-if ARGV[1] == 'latch' then
-  if redis.call('HGET', k, 'latched') ~= '1' then
-    redis.call('HSET', k, 'latched', '1', 'latch', ARGV[2], 'winner', ARGV[4])
+local changed = 0
+if ARGV[1] == 'alert' then
+  if redis.call('HGET', k, 'latched') == '1' then
+    local a = redis.call('HGET', k, 'alerted')
+    if not a or a == '' then
+      redis.call('HSET', k, 'alerted', ARGV[4])
+      won = 1
+    elseif a == ARGV[4] then
+      won = 1
+    end
+  end
+else
+  redis.call('HSETNX', k, 'born', ARGV[5])
+  if ARGV[1] == 'latch' then
+    if redis.call('HGET', k, 'latched') ~= '1' then
+      redis.call('HSET', k, 'latched', '1', 'latch', ARGV[2], 'winner', ARGV[4], 'alerted', '')
+      won = 1
+    end
+  elseif ARGV[1] == 'resume' then
+    redis.call('HSET', k, 'latched', '0', 'latch', '', 'override', '', 'winner', '', 'alerted', '')
+    won = 1
+  else
+    redis.call('HSET', k, 'override', ARGV[2])
     won = 1
   end
-elseif ARGV[1] == 'resume' then
-  redis.call('HSET', k, 'latched', '0', 'latch', '', 'override', '', 'winner', '')
-  won = 1
-else
-  redis.call('HSET', k, 'override', ARGV[2])
-  won = 1
+  changed = won
 end
-if won == 1 then
+if changed == 1 then
   redis.call('HINCRBY', k, 'seq', 1)
   redis.call('HSET', k, 'at', ARGV[3])
 end
-local h = redis.call('HMGET', k, 'seq', 'born', 'at', 'latched', 'latch', 'override', 'winner')
+local h = redis.call('HMGET', k, 'seq', 'born', 'at', 'latched', 'latch', 'override', 'winner', 'alerted')
 local f = {ARGV[7], ARGV[8]}
-for i = 1, 7 do f[i + 2] = h[i] or '' end
-if won == 1 then redis.call('PUBLISH', ARGV[6], table.concat(f, '\n')) end
+for i = 1, 8 do f[i + 2] = h[i] or '' end
+if changed == 1 then redis.call('PUBLISH', ARGV[6], table.concat(f, '\n')) end
 table.insert(f, 1, tostring(won))
 return f
 )lua";
@@ -124,7 +141,8 @@ Context connect(const StoreSettings& s, std::string& error) {
 }  // namespace
 
 bool parse_state_fields(const std::vector<std::string>& f, StateView& out) {
-  if (f.size() != 9) return false;
+  // 9 fields: an announcement of a replica older than the `alerted` field.
+  if (f.size() != 9 && f.size() != 10) return false;
   out.model = f[0];
   out.revision = f[1];
   out.seq = to_number<uint64_t>(f[2]);
@@ -134,6 +152,7 @@ bool parse_state_fields(const std::vector<std::string>& f, StateView& out) {
   out.latch = f[6];
   out.weight_override = f[7];
   out.winner = f[8];
+  out.alerted = f.size() > 9 ? f[9] : std::string();
   out.exists = !out.born.empty();
   return true;
 }
@@ -144,7 +163,7 @@ std::vector<StateView> fetch_states(const StoreSettings& settings,
   Context c = connect(settings, error);
   if (!c) return out;
   for (const auto& [model, revision] : models)
-    append(c.get(), {"HMGET", state_key(settings.prefix, model, revision), "seq", "born", "at", "latched", "latch", "override", "winner"});
+    append(c.get(), {"HMGET", state_key(settings.prefix, model, revision), "seq", "born", "at", "latched", "latch", "override", "winner", "alerted"});
   for (const auto& [model, revision] : models) {
     auto r = next_reply(c.get(), error);
     if (!r) return {};
@@ -270,7 +289,7 @@ void Store::command_loop() {
       sent += 3;
       for (const auto& m : req.reads) {
         for (const auto& k : m.keys) append(c.get(), {"HGETALL", k});
-        append(c.get(), {"HMGET", m.state_key, "seq", "born", "at", "latched", "latch", "override", "winner"});
+        append(c.get(), {"HMGET", m.state_key, "seq", "born", "at", "latched", "latch", "override", "winner", "alerted"});
         sent += m.keys.size() + 1;
       }
       // Replies in order: writes (+3 heartbeat), then per model its buckets and its state.
@@ -322,7 +341,10 @@ void Store::command_loop() {
       }
     } else {
       const StateOp& op = req.op;
-      const char* kind = op.kind == StateOp::Kind::latch ? "latch" : op.kind == StateOp::Kind::resume ? "resume" : "weight";
+      const char* kind = op.kind == StateOp::Kind::latch    ? "latch"
+                         : op.kind == StateOp::Kind::resume ? "resume"
+                         : op.kind == StateOp::Kind::alert  ? "alert"
+                                                            : "weight";
       append(c.get(), {"EVAL", kStateScript, "1", op.state_key, kind, op.value, std::to_string(op.at_unix_ms),
                        settings_.replica_id, born_seed, channel, op.model, op.revision});
       auto r = next_reply(c.get(), error);
@@ -330,7 +352,7 @@ void Store::command_loop() {
         fail(error);
       } else if (r->type == REDIS_REPLY_ERROR) {
         fail(std::string(r->str, r->len));
-      } else if (r->type == REDIS_REPLY_ARRAY && r->elements == 10) {
+      } else if (r->type == REDIS_REPLY_ARRAY && r->elements == 11) {
         rep.won = as_string(r->element[0]) == "1";
         std::vector<std::string> f;
         for (std::size_t j = 1; j < r->elements; ++j) f.push_back(as_string(r->element[j]));

@@ -41,6 +41,7 @@ struct StateView {
   std::string latch;          // the latched RolloutState as JSON (state_file.hpp's to_json)
   std::string weight_override;  // "" = none, else percent
   std::string winner;         // replica id that wrote the latch
+  std::string alerted;        // replica id that sent (or claimed) the latch's alert; "" = nobody yet
 };
 
 struct BucketWrite {
@@ -64,9 +65,10 @@ struct ModelData {
 };
 
 // A change of a model's shared state. latch: first writer wins; resume clears latch and override;
-// weight sets the override ("" clears it).
+// weight sets the override ("" clears it); alert: marks the current latch's alert as sent by this replica,
+// first claimer wins (won: it is this replica's), only while latched.
 struct StateOp {
-  enum class Kind { latch, resume, weight } kind = Kind::latch;
+  enum class Kind { latch, resume, weight, alert } kind = Kind::latch;
   std::string model, revision, state_key;
   std::string value;  // latch: the RolloutState JSON; weight: percent or ""
   int64_t at_unix_ms = 0;
@@ -137,7 +139,7 @@ std::vector<StateView> fetch_states(const StoreSettings& settings,
                                     const std::vector<std::pair<std::string, std::string>>& models, std::string& error);
 
 // The fields of a state announcement or script reply, in this order:
-// model, revision, seq, born, at, latched, latch, override, winner.
+// model, revision, seq, born, at, latched, latch, override, winner[, alerted].
 bool parse_state_fields(const std::vector<std::string>& f, StateView& out);
 
 }  // namespace slipway::fleet

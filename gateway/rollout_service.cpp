@@ -711,6 +711,18 @@ void RolloutService::on_fleet_replies() {
     }
     ModelRollout* m = find_fleet(r.op.model, r.op.revision);
     if (!m) continue;
+    if (r.op.kind == fleet::StateOp::Kind::alert) {
+      m->fleet.alert_claim_in_flight = false;
+      // Won a claim (not a mark: the marker has sent its alert already): the latch's winner died or was cut
+      // off before it alerted, so this replica pages and holds the alert (re-sends, resolves).
+      if (r.ok && r.won && !m->fleet.alert_sent && m->controller->state().latched) {
+        fire_alert(*m);
+        m->fleet.alert_sent = true;
+        log_.write(LogLevel::warn, "fleet_alert_claimed",
+                   {{"model", m->model}, {"replica", fleet_cfg_->replica_id}, {"winner", r.state.winner},
+                    {"why", "nobody marked the latch as alerted within the grace period: its winner died or was cut off before alerting"}});
+      }
+    }
     if (r.op.kind == fleet::StateOp::Kind::latch) {
       m->fleet.latch_in_flight = false;
       if (!r.ok) {
@@ -758,8 +770,9 @@ void RolloutService::reconcile(ModelRollout& m, const fleet::StateView& v) {
     } else if (!m.controller->state().latched || (v.winner != fleet_cfg_->replica_id && newer)) {
       adopt_latch(m, v);
     }
-    if (first_view && v.winner == fleet_cfg_->replica_id && !m.fleet.alert_sent && m.controller->state().latched) {
-      fire_alert(m);  // the winner's alert, re-sent after this replica restarted
+    if (first_view && v.winner == fleet_cfg_->replica_id && !m.fleet.alert_sent && m.controller->state().latched &&
+        (v.alerted.empty() || v.alerted == fleet_cfg_->replica_id)) {
+      fire_alert(m);  // the winner's alert, re-sent after this replica restarted (unless another took it over)
       m.fleet.alert_sent = true;
     }
   } else if (m.controller->state().latched) {
@@ -778,6 +791,22 @@ void RolloutService::reconcile(ModelRollout& m, const fleet::StateView& v) {
                  {{"model", m.model}, {"by", "fleet"}, {"revision", m.controller->state().revision}, {"was_latched", true},
                   {"weight", m.controller->canary_weight_percent()}});
     }
+  }
+  // The alert mark: whoever sent the latch's alert marks it in the store once a receiver accepted it (fire()
+  // only queues it). A latch nobody marked for a grace period (its winner died between its latch write and
+  // its alert's delivery) is claimed, first claimer wins, and the claimer pages: a decision pages once (twice
+  // at worst, when a delivery takes longer than the grace period), not zero times.
+  if (v.latched && m.controller->state().latched && v.alerted.empty()) {
+    if (m.fleet.alert_sent) {
+      if (alerts_.delivered(m.model)) claim_alert(m);  // a mark: this replica's alert is out
+    } else if (!m.fleet.unalerted_since) {
+      m.fleet.unalerted_since = Clock::now();
+    } else {
+      const auto grace = std::max<Clock::duration>(std::chrono::seconds(2), 5 * fleet_cfg_->flush_every);
+      if (Clock::now() - *m.fleet.unalerted_since >= grace) claim_alert(m);
+    }
+  } else {
+    m.fleet.unalerted_since.reset();
   }
   if (newer) {
     std::optional<double> ov;
@@ -802,6 +831,14 @@ void RolloutService::write_latch(ModelRollout& m) {
   if (fleet_->submit_op({fleet::StateOp::Kind::latch, m.model, st.revision, fleet::state_key(fleet_cfg_->key_prefix, m.model, st.revision),
                          rollout::to_json(st), st.latched_at_unix_ms > 0 ? st.latched_at_unix_ms : unix_ms_now()}))
     m.fleet.latch_in_flight = true;
+}
+
+void RolloutService::claim_alert(ModelRollout& m) {
+  if (!fleet_ || m.fleet.alert_claim_in_flight) return;
+  const auto& st = m.controller->state();
+  if (fleet_->submit_op({fleet::StateOp::Kind::alert, m.model, st.revision, fleet::state_key(fleet_cfg_->key_prefix, m.model, st.revision),
+                         "", unix_ms_now()}))
+    m.fleet.alert_claim_in_flight = true;
 }
 
 // Takes the fleet's latch (reason and numbers as the winner wrote them): persisted, weight 0, logged. No

@@ -97,6 +97,8 @@ class RolloutService final : public RolloutControl {
     uint64_t applied_seq = 0;                  // the store's state sequence last seen
     std::string born;                          // ... and the state hash's birth mark (a wiped store has another)
     bool latch_in_flight = false;
+    bool alert_claim_in_flight = false;        // an `alert` op (mark or claim) is queued
+    std::optional<Clock::time_point> unalerted_since;  // first seen latched with nobody's alert mark
     bool alert_sent = false;                   // this replica fired the alert of the current latch
     bool adopted = false;                      // the current latch came from another replica (or a restart)
     bool seen_store = false;                   // a state view came since this replica started
@@ -137,6 +139,7 @@ class RolloutService final : public RolloutControl {
   void reconcile(ModelRollout& m, const fleet::StateView& v);
   void write_latch(ModelRollout& m);
   void adopt_latch(ModelRollout& m, const fleet::StateView& v);
+  void claim_alert(ModelRollout& m);
   void set_store_up(bool up, const std::string& error);
   ModelRollout* find_fleet(const std::string& model, const std::string& revision);
   ControlResult not_found(std::string_view model) const;

@@ -4,10 +4,14 @@
 //  - one replica taking all the traffic (no fleet) decides after some number of deep-slice requests: the
 //    reference;
 //  - sticky assignment: the same user gets the same variant from every replica (no shared state: the hash);
-//  - traffic spread over three replicas, one of them SIGKILLed mid-run: the fleet decides with about the same
-//    number of deep-slice requests in the test as the single replica, while no replica saw that many itself;
-//  - every live replica has weight 0 within one second of the decision; one alert in a real Alertmanager,
-//    sent by one replica only; the killed replica, restarted, comes up rolled back (from the store);
+//  - traffic spread over three replicas, one of them SIGKILLed mid-run and restarted: the fleet decides with
+//    about the same number of deep-slice requests in the test as the single replica, while no replica saw that
+//    many itself;
+//  - the replica that wins the latch is SIGKILLed mid-decision: after its latch write reached the store, as its
+//    alert leaves (a proxy in front of Alertmanager drops it): the others are at weight 0 within one second,
+//    their clients see no failure, another replica claims the unsent alert after the grace period, so exactly
+//    one alert reaches Alertmanager; the killed replica, restarted with no state file, comes up rolled back
+//    (from the store) and does not page again;
 //  - the store slowed (DEBUG SLEEP 2): no client request fails or waits on it, the latch stays;
 //  - the store killed and restarted empty: requests go on, replicas report the loss, the latch is written back;
 //  - resume through one replica's admin API reaches all three.
@@ -15,6 +19,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import {
   startSim, startGateway, modelConfig, stopAll, withLogs, postJson, chat, tmpDir, closedPort, waitFor, sleep,
@@ -29,6 +34,11 @@ const MAX_REQUESTS = 12_000;  // bound on each traffic phase
 const PREFIX = 'fleettest';
 
 let dir, baseline, canary, redisPort, redis, am, amUrl;
+// The replicas post their alerts through proxies in the test (one port per replica id), so the test knows who
+// sent what, and can kill a replica the moment its alert leaves (the alert is then dropped).
+const proxies = {};  // replica id -> { server, url }
+const alertPosts = [];   // { replica, firing, forwarded, t }
+let killOnAlert = null;  // (replica id) => void: called on the next firing alert, which is then dropped
 const children = [];
 function killChildren() {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) { try { c.kill('SIGKILL'); } catch { /* gone */ } }
@@ -65,7 +75,7 @@ function gatewayConfig({ fleet, stateDir, replicaId }) {
       state_dir: stateDir,
       rollout_evaluate_every: '200ms',
       // The reference replica pages nobody: the fleet's alert must be the only one in Alertmanager.
-      alerting: fleet ? { alertmanager: { url: amUrl }, resend_every: '2s', timeout: '2s' } : undefined,
+      alerting: fleet ? { alertmanager: { url: proxies[replicaId].url }, resend_every: '2s', timeout: '2s' } : undefined,
       slices: [{ name: 'deep_schema', schema_depth_at_least: 3 }],
     },
   });
@@ -101,18 +111,30 @@ async function adminPost(gw, p, body) {
 const modelState = async (gw) => (await adminGet(gw, '/admin/v1/state')).models.find((m) => m.model === 'm');
 async function send(gw, body) {
   const t0 = performance.now();
-  const r = await postJson(`${gw.base}/chat/completions`, body);
-  return { status: r.status, variant: r.headers.get('x-slipway-variant'), ms: performance.now() - t0 };
+  try {
+    const r = await postJson(`${gw.base}/chat/completions`, body);
+    return { gw, status: r.status, variant: r.headers.get('x-slipway-variant'), ms: performance.now() - t0 };
+  } catch (e) {  // a replica SIGKILLed under the request (only allowed for one the test killed)
+    return { gw, status: 0, error: String(e), ms: performance.now() - t0 };
+  }
 }
+// Every request answered 200, except those sent to a replica the test killed.
+function assertServed(results, what) {
+  const failed = results.filter((r) => r.status !== 200 && !r.gw.killed);
+  assert.equal(failed.length, 0, `${what}: ${failed.length} failed requests to live replicas, e.g. ${JSON.stringify(failed[0] && { id: failed[0].gw.id, status: failed[0].status, error: failed[0].error })}`);
+}
+// Replicas whose firing alert reached Alertmanager (through the proxy).
+const senders = () => [...new Set(alertPosts.filter((p) => p.firing && p.forwarded).map((p) => p.replica))];
 async function activeAlerts() {
   const r = await fetch(`${amUrl}/api/v2/alerts?active=true&silenced=true&inhibited=true`);
   return (await r.json()).filter((a) => a.labels.alertname === 'SlipwayCanaryRolledBack' && a.status?.state === 'active');
 }
 const metricValue = (text, re) => { const m = text.match(re); return m ? Number(m[1]) : NaN; };
 
-// Sends batches (one deep-schema request in four) round-robin over `replicas()` until some replica logs a
-// rollback. Calls onBatch(sent) after each batch. Returns { sent, deep, gw (the decider), line, event }.
-async function trafficUntilRollback(replicas, { tag, onBatch = async () => {} }) {
+// Sends batches (one deep-schema request in four) round-robin over `replicas()` until some replica of
+// `watch()` (default: those) logs a rollback. Calls onBatch(sent) after each batch. Returns { sent, deep, gw
+// (the decider: the earliest decision line), line, event, t }.
+async function trafficUntilRollback(replicas, { tag, onBatch = async () => {}, watch = replicas }) {
   let sent = 0, deep = 0;
   for (;;) {
     assert.ok(sent < MAX_REQUESTS, `no rollback after ${sent} requests`);
@@ -125,11 +147,14 @@ async function trafficUntilRollback(replicas, { tag, onBatch = async () => {} })
       // Spread both kinds over the replicas (sent % n alone would send every deep request to one of two).
       batch.push(send(rs[(sent + Math.floor(sent / 4)) % rs.length], isDeep ? deepBody(user) : flatBody(user)));
     }
-    for (const r of await Promise.all(batch)) assert.equal(r.status, 200);
-    for (const gw of rs) {
+    assertServed(await Promise.all(batch), `${tag} traffic`);
+    let first = null;
+    for (const gw of new Set([...rs, ...watch()])) {
       const line = gw.proc.lines.findIndex((l) => l.json?.event === 'rollback' && l.json.by === 'trigger');
-      if (line >= 0) return { sent, deep, gw, line, event: gw.proc.lines[line].json, t: gw.proc.lines[line].t };
+      if (line >= 0 && (!first || gw.proc.lines[line].t < first.t))
+        first = { sent, deep, gw, line, event: gw.proc.lines[line].json, t: gw.proc.lines[line].t };
     }
+    if (first) return first;
     await onBatch(sent);
   }
 }
@@ -146,6 +171,38 @@ before(async () => {
   am = spawn(alertmanagerBin, [`--config.file=${amCfg}`, `--storage.path=${path.join(dir, 'am-data')}`,
     `--web.listen-address=127.0.0.1:${amPort}`, '--cluster.listen-address=', '--log.level=warn'], { stdio: 'ignore' });
   children.push(am);
+  for (const replica of ['r1', 'r2', 'r3']) {
+    const server = http.createServer((req, res) => {
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', async () => {
+        const body = Buffer.concat(chunks);
+        let firing = false;
+        try { firing = JSON.parse(body).some((a) => !a.endsAt); } catch { /* not an alert list */ }
+        const post = { replica, firing, forwarded: false, t: Date.now() };
+        alertPosts.push(post);
+        if (firing && killOnAlert) {
+          const kill = killOnAlert;
+          killOnAlert = null;
+          kill(replica);
+          req.socket.destroy();  // this alert never reaches Alertmanager
+          return;
+        }
+        try {
+          const r = await fetch(amUrl + req.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+          const text = await r.text();
+          post.forwarded = r.status === 200;
+          res.writeHead(r.status, { 'content-type': 'application/json' });
+          res.end(text);
+        } catch {
+          res.writeHead(502);
+          res.end();
+        }
+      });
+    });
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    proxies[replica] = { server, url: `http://127.0.0.1:${server.address().port}` };
+  }
   redis = startRedis();
   await waitFor(async () => {
     try { return (await fetch(`${amUrl}/-/ready`)).status === 200; } catch { return false; }
@@ -161,6 +218,10 @@ before(async () => {
 
 after(async () => {
   killChildren();
+  for (const { server } of Object.values(proxies)) {
+    server.closeAllConnections();
+    server.close();
+  }
   await stopAll();
 });
 
@@ -191,31 +252,66 @@ test('three replicas judge and roll back as one through Redis, and survive store
   }
   assert.ok(mixed.canary > 30 && mixed.baseline > 30, JSON.stringify(mixed));
 
-  // 3. Traffic spread over the replicas until the fleet decides; r3 is SIGKILLed part-way (mid-decision).
+  // 3. Traffic spread over the replicas until the fleet decides. r3 is SIGKILLed part-way (before any slice
+  // has its minimum sample) and restarted a little later; then the replica that wins the latch is SIGKILLed
+  // mid-decision: its latch write has reached the store (it won), its alert is on its way (the proxy drops it).
   let live = [...replicas];
-  let killedAt = 0;
+  let killedAt = 0, backAt = 0, victim = null, victimKilledT = 0;
+  killOnAlert = (id) => {
+    victim = replicas.find((g) => g.id === id && !g.killed);
+    victim.killed = true;
+    victim.proc.child.kill('SIGKILL');
+    victimKilledT = Date.now();
+    live = live.filter((g) => g !== victim);
+  };
   const run = await trafficUntilRollback(() => live, {
     tag: 'fleet',
+    watch: () => replicas,
     onBatch: async (sent) => {
       if (!killedAt && sent >= 240) {  // before any slice can have its minimum sample (60 per variant)
         killedAt = sent;
+        replicas[2].killed = true;
         replicas[2].proc.child.kill('SIGKILL');
         await replicas[2].proc.exitPromise;
-        live = replicas.slice(0, 2);
+        live = live.filter((g) => g !== replicas[2]);
+      } else if (killedAt && !backAt && sent >= 480) {
+        backAt = sent;
+        replicas[2] = await startReplica('r3', dirs[2]);
+        live.push(replicas[2]);
       }
     },
   });
   const n = run.event.numbers;
-  console.log(`# fleet: rollback by ${run.gw.id} after ${run.sent} requests (${run.deep} deep, r3 killed after ${killedAt}), test sample canary_n=${n.canary_n}`);
+  console.log(`# fleet: rollback by ${run.gw.id} after ${run.sent} requests (${run.deep} deep, r3 killed after ${killedAt}, back after ${backAt}), test sample canary_n=${n.canary_n}`);
   assert.equal(run.event.trigger, 'slice_schema');
   assert.equal(run.event.slice, 'deep_schema');
-  assert.ok(killedAt > 0, 'r3 was killed before the decision');
+  assert.ok(killedAt > 0 && backAt > 0, 'r3 was killed and restarted before the decision');
   // About the same sample as one replica with all the traffic (the sequential test is random: within 2x,
   // where replicas judging alone would each need the whole sample, 3x the traffic).
   assert.ok(n.canary_n >= 60 && n.canary_n <= 2 * soloN + 60, `fleet canary_n ${n.canary_n} vs one replica ${soloN}`);
   // ... which no replica saw by itself: the decider's own deep-slice canary requests are a share of it.
   const own = run.gw.proc.events(0).filter((e) => e.event === 'request' && e.variant === 'canary' && (e.slices ?? []).includes('deep_schema')).length;
   assert.ok(own < n.canary_n, `decider ${run.gw.id} saw ${own} deep canary requests itself, the test had ${n.canary_n}`);
+
+  // The latch's winner is dead (killed as its alert left). Its latch write reached the store first.
+  await waitFor(async () => victim !== null, { timeoutMs: 5000, what: 'the latch winner sends its alert (and is SIGKILLed)' });
+  await victim.proc.exitPromise;
+  const stateKey = `${PREFIX}:state:m:r1`;
+  assert.equal(cli('HGET', stateKey, 'latched'), '1');
+  assert.equal(cli('HGET', stateKey, 'winner'), victim.id, 'the killed replica had won the latch');
+  console.log(`# mid-decision kill: ${victim.id} (the decider: ${run.gw === victim}) won the latch and was SIGKILLed ${victimKilledT - run.t} ms after the decision's log line, its alert dropped`);
+
+  // Clients of the survivors keep being served while the fleet works out who pages.
+  let clientsStop = false;
+  const clientsUntil = Date.now() + 15_000;  // bounded even when an assertion below fails
+  const survivorResults = [];
+  const clients = (async () => {
+    for (let k = 0; !clientsStop && Date.now() < clientsUntil; k++) {
+      const batch = [];
+      for (let i = 0; i < 8; i++) batch.push(send(live[(k * 8 + i) % live.length], flatBody(`survivor-${k}-${i}`)));
+      survivorResults.push(...await Promise.all(batch));
+    }
+  })();
 
   // Every live replica at weight 0 within one second of the decision (log time of the decision -> of the adoption).
   for (const gw of live) {
@@ -232,30 +328,49 @@ test('three replicas judge and roll back as one through Redis, and survive store
     assert.equal(st.rollout.latched, true);
     assert.equal(st.effective_weight, 0);
     assert.equal(st.rollout.reason.trigger, 'slice_schema');
-    console.log(`# ${gw.id}: weight 0 ${t - run.t} ms after the decision`);
+    console.log(`# ${gw.id}: weight 0 ${t - run.t} ms after the decision as the test read the logs (${Date.parse(e.ts) - Date.parse(run.event.ts)} ms by the log timestamps)`);
   }
-  const afterDecision = await Promise.all(Array.from({ length: 60 }, (_, i) => send(live[i % 2], flatBody(`after-${i}`))));
+
+  // The winner never alerted: a survivor claims the alert after the grace period (2 s here) and sends it.
+  await waitFor(async () => senders().length > 0, { timeoutMs: 8000, intervalMs: 50, what: 'an alert from a surviving replica' });
+  const claim = alertPosts.find((p) => p.firing && p.forwarded);
+  const claimer = live.find((g) => g.id === claim.replica);
+  assert.ok(claimer, `the alert came from ${claim.replica}, a survivor`);
+  await claimer.proc.waitForEvent('fleet_alert_claimed', { timeoutMs: 2000 });
+  assert.equal(cli('HGET', stateKey, 'alerted'), claimer.id);
+  console.log(`# alert claimed by ${claimer.id} ${claim.t - run.t} ms after the decision`);
+  clientsStop = true;
+  await clients;
+  assertServed(survivorResults, 'clients of the survivors');
+  assert.ok(survivorResults.length > 0);
+  console.log(`# clients of the survivors: ${survivorResults.length} requests, ${survivorResults.filter((r) => r.status !== 200).length} failed`);
+  const afterDecision = await Promise.all(Array.from({ length: 60 }, (_, i) => send(live[i % live.length], flatBody(`after-${i}`))));
+  assertServed(afterDecision, 'after the decision');
   assert.deepEqual([...new Set(afterDecision.map((r) => r.variant))], ['baseline']);
 
-  // The killed replica comes back rolled back (its own state file never saw the latch: the store has it).
-  replicas[2] = await startReplica('r3', dirs[2]);
+  // The killed winner had its latch on disk before anything was reported. Restarted without it (the state
+  // file removed), it comes back rolled back from the store alone, and does not page again.
+  const vi = replicas.indexOf(victim);
+  const stateFiles = fs.readdirSync(victim.stateDir).map((f) => path.join(victim.stateDir, f)).filter((f) => fs.statSync(f).isFile());
+  assert.ok(stateFiles.some((f) => { try { return JSON.parse(fs.readFileSync(f, 'utf8')).latched === true; } catch { return false; } }),
+    `the killed winner's state file holds the latch: ${stateFiles}`);
+  for (const f of stateFiles) fs.rmSync(f);
+  replicas[vi] = await startReplica(victim.id, victim.stateDir);
   live = [...replicas];
-  let st3 = await modelState(replicas[2]);
-  assert.equal(st3.rollout.latched, true, JSON.stringify(st3));
-  assert.equal(st3.effective_weight, 0);
-  const r3first = await Promise.all(Array.from({ length: 30 }, (_, i) => send(replicas[2], flatBody(`r3-${i}`))));
-  assert.deepEqual([...new Set(r3first.map((r) => r.variant))], ['baseline']);
+  const stv = await modelState(replicas[vi]);
+  assert.equal(stv.rollout.latched, true, JSON.stringify(stv));
+  assert.equal(stv.effective_weight, 0);
+  const vfirst = await Promise.all(Array.from({ length: 30 }, (_, i) => send(replicas[vi], flatBody(`back-${i}`))));
+  assertServed(vfirst, `${victim.id} restarted`);
+  assert.deepEqual([...new Set(vfirst.map((r) => r.variant))], ['baseline']);
 
-  // One alert in Alertmanager for the fleet's decision, sent by one replica only (the latch's winner).
+  // One alert in Alertmanager for the fleet's decision, sent by one replica only (the claimer).
   await sleep(2500);  // a resend period: a second sender would show by now
   const alerts = (await activeAlerts()).filter((a) => a.labels.slice === 'deep_schema');
-  const accepted = [];
-  for (const gw of replicas) accepted.push(metricValue(await adminGet(gw, '/metrics'), /slipway_alert_notifications_total\{receiver="alertmanager",result="accepted"\} (\d+)/));
-  console.log(`# alert deliveries accepted by Alertmanager per replica: ${accepted.join(', ')}`);
+  console.log(`# firing alert posts per replica (forwarded / dropped): ${replicas.map((g) => `${g.id} ${alertPosts.filter((p) => p.firing && p.replica === g.id && p.forwarded).length}/${alertPosts.filter((p) => p.firing && p.replica === g.id && !p.forwarded).length}`).join(', ')}`);
   assert.equal(alerts.length, 1, JSON.stringify(alerts.map((a) => a.labels)));
-  assert.equal(accepted.filter((x) => x > 0).length, 1, `senders: ${accepted}`);
-  assert.ok(accepted[replicas.findIndex((g) => g.id === run.gw.id)] > 0 || run.gw.id === 'r3', 'the decider sent it');
-  assert.equal(cli('HGET', `${PREFIX}:state:m:r1`, 'latched'), '1');
+  assert.deepEqual(senders(), [claimer.id]);
+  assert.equal(cli('HGET', stateKey, 'latched'), '1');
 
   // 4. The store slowed: DEBUG SLEEP 2 while clients keep sending. No request fails or waits on the store:
   // the client p99 during the sleep is compared with the same load just before it.
@@ -322,6 +437,9 @@ test('three replicas judge and roll back as one through Redis, and survive store
   for (const gw of replicas)
     await waitFor(async () => metricValue(await adminGet(gw, '/metrics'), /^slipway_fleet_store_up (\d+)/m) === 1, { timeoutMs: 5000, what: `${gw.id} sees the store again` });
   for (const gw of replicas) assert.equal((await modelState(gw)).rollout.latched, true);
+  // The written-back latch has no alert mark: the replica holding the alert marks it again, nobody else pages.
+  await waitFor(async () => cli('HGET', `${PREFIX}:state:m:r1`, 'alerted') === claimer.id, { timeoutMs: 5000, what: 'the alert mark written back' });
+  assert.deepEqual(senders(), [claimer.id]);
 
   // 6. Resume through one replica's admin API reaches all three within a second; the alert is resolved once.
   const t0 = Date.now();
