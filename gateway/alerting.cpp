@@ -5,6 +5,7 @@
 // coroutines hold shared_ptr<Impl>, so a notifier destroyed with deliveries in flight leaves them a valid
 // object whose `stopped` flag tells them to end.
 #include "gateway/alerting.hpp"
+#include "gateway/tls_stream.hpp"
 
 #include <algorithm>
 #include <ctime>
@@ -191,9 +192,9 @@ net::awaitable<Outcome> post_once(Request req) {
   resolve_timer->cancel();
   if (ec) co_return Outcome{false, 0, std::chrono::steady_clock::now() >= deadline ? "timeout resolving " + host : "resolve: " + ec.message()};
 
-  beast::tcp_stream stream(ex);
+  TcpOrTlsStream stream(ex);  // its reads and writes are compiled once, in tls_stream.cpp
   stream.expires_at(deadline);  // covers connect, write and read
-  co_await stream.async_connect(results, net::redirect_error(net::use_awaitable, ec));
+  co_await stream.tcp().async_connect(results, net::redirect_error(net::use_awaitable, ec));
   if (ec) co_return Outcome{false, 0, ec == beast::error::timeout ? "timeout connecting" : "connect: " + ec.message()};
 
   http::request<http::string_body> msg{http::verb::post, target, 11};

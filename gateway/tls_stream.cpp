@@ -9,14 +9,18 @@ namespace slipway {
 namespace net = boost::asio;
 
 // The erased handler is bound to the connection's own executor: Boost 1.81's any_completion_executor
-// cannot be required to be blocking.never, which the stream's posted completions ask of it (and a
+// cannot be required to be blocking.never, which the streams' posted completions ask of it (and a
 // connection's operations all run on its worker's io_context anyway).
-void TcpOrTlsStream::tls_read_some(BufferArray<net::mutable_buffer> buffers, IoHandler handler) {
-  tls_->async_read_some(buffers, net::bind_executor(tcp_.get_executor(), std::move(handler)));
+void TcpOrTlsStream::erased_read_some(BufferArray<net::mutable_buffer> buffers, IoHandler handler) {
+  auto bound = net::bind_executor(tcp_.get_executor(), std::move(handler));
+  if (tls_) tls_->async_read_some(buffers, std::move(bound));
+  else tcp_.async_read_some(buffers, std::move(bound));
 }
 
-void TcpOrTlsStream::tls_write_some(BufferArray<net::const_buffer> buffers, IoHandler handler) {
-  tls_->async_write_some(buffers, net::bind_executor(tcp_.get_executor(), std::move(handler)));
+void TcpOrTlsStream::erased_write_some(BufferArray<net::const_buffer> buffers, IoHandler handler) {
+  auto bound = net::bind_executor(tcp_.get_executor(), std::move(handler));
+  if (tls_) tls_->async_write_some(buffers, std::move(bound));
+  else tcp_.async_write_some(buffers, std::move(bound));
 }
 
 net::awaitable<void> TcpOrTlsStream::shutdown_and_close(std::chrono::steady_clock::duration limit) {

@@ -1,8 +1,7 @@
 // One connection that is plain TCP or TLS, decided when it is set up (docs/tls.md). Beast's HTTP
 // reads and writes take it like any stream; the rest of the gateway keeps using tcp_stream's deadlines
 // (expires_after / expires_never, which bound the TLS records' I/O too) and the raw socket (readiness
-// waits, no_delay). Plain TCP costs one predictable branch per read or write: no allocation, no
-// virtual call.
+// waits, no_delay).
 #pragma once
 
 #include <array>
@@ -51,16 +50,16 @@ class TcpOrTlsStream {
   }
   tls_stream_type* tls() noexcept { return tls_ ? &*tls_ : nullptr; }
 
-  // The TLS branch goes through one type-erased, out-of-line function per direction: Beast's composed
-  // operations call these with a different handler type at every call site, and instantiating OpenSSL's
-  // record state machine for each of them tripled the gateway's compile time (relay.cpp: 91 s at -O2).
-  // A handler allocation per TLS read or write is small next to the record's encryption.
+  // Reads and writes go through one type-erased, out-of-line function per direction: Beast's composed
+  // operations call these with a different handler type at every call site, and instantiating the TCP
+  // stream's timed operations and OpenSSL's record state machine for each of them made the gateway's
+  // build several times slower (relay.cpp: 91 s at -O2, far more under the sanitizers). One handler
+  // allocation per read or write is small next to its system call.
   template <class MutableBufferSequence, class Token>
   auto async_read_some(const MutableBufferSequence& buffers, Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
         [this](auto handler, const MutableBufferSequence& b) {
-          if (tls_) tls_read_some(first_buffers<boost::asio::mutable_buffer>(b), std::move(handler));
-          else tcp_.async_read_some(b, std::move(handler));
+          erased_read_some(first_buffers<boost::asio::mutable_buffer>(b), std::move(handler));
         },
         token, buffers);
   }
@@ -69,8 +68,7 @@ class TcpOrTlsStream {
   auto async_write_some(const ConstBufferSequence& buffers, Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
         [this](auto handler, const ConstBufferSequence& b) {
-          if (tls_) tls_write_some(first_buffers<boost::asio::const_buffer>(b), std::move(handler));
-          else tcp_.async_write_some(b, std::move(handler));
+          erased_write_some(first_buffers<boost::asio::const_buffer>(b), std::move(handler));
         },
         token, buffers);
   }
@@ -82,7 +80,7 @@ class TcpOrTlsStream {
  private:
   // Up to this many buffers of a sequence go into one TLS read or write; the *_some operations may move
   // fewer bytes than asked, and the composed operations calling them loop for the rest.
-  static constexpr std::size_t kMaxBuffers = 8;
+  static constexpr std::size_t kMaxBuffers = 16;
   template <class Buffer>
   using BufferArray = std::array<Buffer, kMaxBuffers>;
   using IoHandler = boost::asio::any_completion_handler<void(boost::system::error_code, std::size_t)>;
@@ -98,8 +96,8 @@ class TcpOrTlsStream {
     }
     return out;
   }
-  void tls_read_some(BufferArray<boost::asio::mutable_buffer> buffers, IoHandler handler);
-  void tls_write_some(BufferArray<boost::asio::const_buffer> buffers, IoHandler handler);
+  void erased_read_some(BufferArray<boost::asio::mutable_buffer> buffers, IoHandler handler);
+  void erased_write_some(BufferArray<boost::asio::const_buffer> buffers, IoHandler handler);
 
   boost::beast::tcp_stream tcp_;
   std::shared_ptr<boost::asio::ssl::context> context_;

@@ -79,3 +79,19 @@ TEST_CASE("an event larger than the limit is refused, not buffered without bound
   SseParser p(64);
   REQUIRE_FALSE(p.feed("data: " + std::string(100, 'x')));
 }
+
+TEST_CASE("a stream that ends mid-event is told apart from one that ends between events") {
+  SseParser p(1024);
+  SseParser::Event ev;
+  REQUIRE_FALSE(p.inside_event());                 // nothing yet
+  REQUIRE(p.feed("data: {\"a\":1}\n\n\n"));         // a whole event and a stray line end
+  REQUIRE(p.next(ev));
+  REQUIRE_FALSE(p.inside_event());                 // stray line ends are not an event
+  REQUIRE(p.feed("data: {\"b\":"));                // the backend dies here: the relay reports a cut
+  REQUIRE_FALSE(p.next(ev));
+  REQUIRE(p.inside_event());
+  REQUIRE(p.feed("2}\r\n\r\n"));                   // CRLF framing completes it
+  REQUIRE(p.next(ev));
+  REQUIRE(ev.data == "{\"b\":2}");
+  REQUIRE_FALSE(p.inside_event());
+}
