@@ -88,7 +88,7 @@ std::shared_ptr<const Snapshot> SnapshotStore::publish(std::shared_ptr<const con
 std::shared_ptr<const Snapshot> SnapshotStore::set_canary_weights(std::unordered_map<std::string, double> weights) {
   std::lock_guard lock(publish_mutex_);
   weights_ = std::move(weights);
-  auto cur = current_.load(std::memory_order_acquire);
+  auto cur = current();
   if (!cur) return cur;
   return build_and_store(cur->config);
 }
@@ -114,7 +114,11 @@ std::shared_ptr<const Snapshot> SnapshotStore::build_and_store(std::shared_ptr<c
     snap->models.push_back(std::move(rt));
   }
   std::shared_ptr<const Snapshot> published = snap;
-  current_.store(published, std::memory_order_release);
+  std::shared_ptr<const Snapshot> previous = published;  // released after the lock, not under it
+  {
+    std::lock_guard lock(current_mutex_);
+    current_.swap(previous);
+  }
   registry_.prune();
   return published;
 }

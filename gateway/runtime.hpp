@@ -102,7 +102,10 @@ class EndpointRegistry {
 class SnapshotStore {
  public:
   explicit SnapshotStore(EndpointRegistry& registry) : registry_(registry) {}
-  std::shared_ptr<const Snapshot> current() const { return current_.load(std::memory_order_acquire); }
+  std::shared_ptr<const Snapshot> current() const {
+    std::lock_guard lock(current_mutex_);
+    return current_;
+  }
   // Builds the runtime for a validated config and publishes it atomically. Sets its generation.
   std::shared_ptr<const Snapshot> publish(std::shared_ptr<const config::Config> cfg);
   // Canary weights decided by the rollout controller, by model name; a model not listed gets its configured
@@ -114,7 +117,11 @@ class SnapshotStore {
   std::shared_ptr<const Snapshot> build_and_store(std::shared_ptr<const config::Config> cfg);
   std::unordered_map<std::string, double> weights_;  // guarded by publish_mutex_
   EndpointRegistry& registry_;
-  std::atomic<std::shared_ptr<const Snapshot>> current_;
+  // The published snapshot, swapped under a mutex held only for a pointer copy. Not
+  // std::atomic<std::shared_ptr>: libstdc++ 12 builds it on a lock bit and standalone fences, which
+  // ThreadSanitizer cannot see, so every reload was reported as a race with every request.
+  mutable std::mutex current_mutex_;
+  std::shared_ptr<const Snapshot> current_;
   std::mutex publish_mutex_;
   uint64_t generation_ = 0;
 };

@@ -143,11 +143,11 @@ Decision Controller::evaluate(Clock::time_point now, int64_t unix_ms) {
     r.trigger = p.trigger;
     r.slice = p.slice;
     r.trigger_name = t.name;
-    r.slice_name = p.slice == 0 ? std::string_view("all") : std::string_view(cfg_.slices[p.slice - 1]);
+    r.slice_name = p.slice == 0 ? std::string("all") : cfg_.slices[p.slice - 1];
     r.eval = (young.fired() && (!old.fired() || young.p_value < old.p_value)) ? young : old;
     if (r.eval.verdict == Verdict::min_sample) {
       all_pass = false;
-      if (waiting.empty()) waiting = "min sample: " + t.name + " on " + std::string(r.slice_name);
+      if (waiting.empty()) waiting = "min sample: " + t.name + " on " + r.slice_name;
     } else if (r.eval.fired()) {
       all_pass = false;
     }

@@ -57,8 +57,11 @@ std::string validate(const ControllerConfig& cfg);
 struct PairResult {
   std::size_t trigger = 0;
   std::size_t slice = 0;
-  std::string_view trigger_name;  // points into the controller's config
-  std::string_view slice_name;
+  // Copies, not views into the controller's config: a decision outlives its controller when the fleet's
+  // latch is adopted (a new controller) and the admin state still shows the last results (TSan found the
+  // views dangling).
+  std::string trigger_name;
+  std::string slice_name;
   Evaluation eval;                // the older of the two staggered tests unless the younger fired
 };
 
