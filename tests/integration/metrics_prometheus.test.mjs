@@ -162,7 +162,14 @@ test('Prometheus sees the canary schema violations on the deep slice that the ga
     { timeoutMs: 15_000, intervalMs: 250, what: 'recording rule for canary/deep_schema' });
   await waitFor(async () => scalar(await query(rule('baseline', 'deep_schema'))) !== undefined,
     { timeoutMs: 15_000, intervalMs: 250, what: 'recording rule for baseline/deep_schema' });
-  const canaryRatio = scalar(await query(rule('canary', 'deep_schema')));
+  // rate() extrapolates each series from its own samples; while a series created mid-burst (the "invalid"
+  // outcome, the findings) has fewer scrapes than the others, the ratio can pass 1 (2.9 seen on a busy
+  // machine). Once every series has its samples after the traffic, it settles at the true ratio.
+  let canaryRatio;
+  await waitFor(async () => {
+    canaryRatio = scalar(await query(rule('canary', 'deep_schema')));
+    return canaryRatio > 0.5 && canaryRatio <= 1.0001;
+  }, { timeoutMs: 20_000, intervalMs: 500, what: 'canary deep violation ratio in (0.5, 1]' }).catch(() => {});
   assert.ok(canaryRatio > 0.5 && canaryRatio <= 1.0001, `canary deep violation ratio ${canaryRatio}`);
   assert.equal(scalar(await query(rule('baseline', 'deep_schema'))), 0);
   assert.equal(scalar(await query(rule('canary', 'shallow'))), 0);
