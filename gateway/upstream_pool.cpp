@@ -20,6 +20,10 @@ namespace {
 // Backends close idle keep-alive connections after a while (uvicorn: 5 s). Drop ours well before
 // that, and check the socket has not been closed under us, so reuse rarely meets a dead connection.
 constexpr auto kMaxIdle = std::chrono::seconds(4);
+// The check is a system call (a peek); a connection back in the pool for less than this is taken on
+// trust: a backend closing it so soon would have said `Connection: close` (then it was never pooled),
+// and a request sent on one closed anyway is retried (start_upstream_call's stale retries).
+constexpr auto kCheckAfterIdle = std::chrono::seconds(1);
 
 bool still_open(tcp::socket& s) {
   char c;
@@ -38,7 +42,8 @@ net::awaitable<std::unique_ptr<UpstreamConnection>> UpstreamPool::acquire(const 
     while (!stack.empty()) {
       auto conn = std::move(stack.back());
       stack.pop_back();
-      if (now - conn->idle_since < kMaxIdle && still_open(conn->stream.socket())) {
+      auto idle = now - conn->idle_since;
+      if (idle < kMaxIdle && (idle < kCheckAfterIdle || still_open(conn->stream.socket()))) {
         conn->reused = true;
         co_return conn;
       }
