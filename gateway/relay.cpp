@@ -49,11 +49,31 @@ void copy_response_headers(const http::response_header<>& from, http::header<fal
 // Reads more of the upstream body into `buf` under the upstream stream's current deadline (set by the
 // caller, once per batch: every timed operation costs timer-queue work and often a timerfd_settime).
 // Returns bytes read; sets `ec` (need_buffer, "buf is full", is not an error).
+// Body bytes already in the connection's buffer are parsed here, synchronously: Beast's async_read_some
+// parses them too but then completes through a post, one trip through the scheduler (and an epoll_wait)
+// for every SSE event a stream delivers in one recv (measured: 54 epoll_wait per 200-chunk stream).
+std::size_t take_buffered_body(UpstreamCall& call, boost::system::error_code& ec) {
+  auto& body = call.parser->get().body();
+  auto& input = call.conn->buffer;
+  const std::size_t room = body.size;
+  while (input.size() > 0 && body.size > 0 && !call.parser->is_done()) {
+    std::size_t used = call.parser->put(input.data(), ec);
+    input.consume(used);
+    if (ec == http::error::need_more || ec == http::error::need_buffer) {
+      ec = {};
+      break;
+    }
+    if (ec || used == 0) break;
+  }
+  return room - body.size;
+}
+
 net::awaitable<std::size_t> read_body_some(UpstreamCall& call, char* buf, std::size_t size,
                                            boost::system::error_code& ec) {
   auto& body = call.parser->get().body();
   body.data = buf;
   body.size = size;
+  if (std::size_t n = take_buffered_body(call, ec); n > 0 || ec || call.parser->is_done()) co_return n;
   co_await http::async_read_some(call.conn->stream, call.conn->buffer, *call.parser,
                                  net::redirect_error(net::use_awaitable, ec));
   if (ec == http::error::need_buffer) ec = {};
