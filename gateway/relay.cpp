@@ -1,14 +1,12 @@
 #include "gateway/relay.hpp"
 
 #include <array>
+#include <cstdio>
 
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/http/chunk_encode.hpp>
-#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
@@ -212,6 +210,7 @@ net::awaitable<UpstreamFailure> read_whole_body(WorkerContext& ctx, const config
 }
 
 namespace {
+constexpr std::size_t kChunkedBody = std::size_t(-1);  // append_response_head: a chunked (stream) answer
 // The client response's head in one contiguous string, the same bytes Beast's serializer writes for
 // `copy_response_headers` + prepare_payload: one buffer instead of a heap node per header field and
 // the serializer's walk over many small buffers (a measurable share of a small request's CPU).
@@ -222,15 +221,23 @@ void append_response_head(const http::response_header<>& from, const ResponseHea
   };
   out.append("HTTP/1.1 ").append(std::to_string(from.result_int())).append(" ", 1).append(sv(http::obsolete_reason(from.result())));
   out.append("\r\n", 2);
+  const bool stream = body_size == kChunkedBody;
   for (const auto& f : from) {
     if (is_hop_by_hop(f.name(), sv(f.name_string()))) continue;
     if (beast::iequals(f.name_string(), "x-request-id")) continue;
     if (!ours.variant_header.empty() && beast::iequals(f.name_string(), ours.variant_header)) continue;
+    if (stream && (f.name() == http::field::cache_control || beast::iequals(f.name_string(), "x-accel-buffering"))) continue;
     line(sv(f.name_string()), sv(f.value()));
   }
   line("x-request-id", ours.request_id);
   if (!ours.variant_header.empty()) line(ours.variant_header, ours.variant);
-  line("Content-Length", std::to_string(body_size));
+  if (stream) {
+    line("Cache-Control", "no-cache");
+    line("X-Accel-Buffering", "no");  // an nginx in front must not batch the events
+    line("Transfer-Encoding", "chunked");
+  } else {
+    line("Content-Length", std::to_string(body_size));
+  }
   if (!ours.keep_alive) line("Connection", "close");
   out.append("\r\n", 2);
 }
@@ -264,14 +271,31 @@ net::awaitable<bool> send_whole(TcpOrTlsStream& client, const config::Config& cf
   co_return !ec;
 }
 
+// One write for what a stream has to say at a time: the response head while it is still unsent, `data` as
+// one HTTP chunk (when not empty), and the last chunk when `last`. The head waits for the first events when
+// they came with it (one write, not two, before the client's first byte); it goes alone otherwise.
+net::awaitable<void> write_stream_part(TcpOrTlsStream& client, std::string& head, std::string_view data, bool last,
+                                       boost::system::error_code& ec) {
+  char size_line[24];
+  int size_len = std::snprintf(size_line, sizeof size_line, "%zx\r\n", data.size());
+  static constexpr std::string_view crlf = "\r\n", last_chunk = "0\r\n\r\n";
+  std::array<net::const_buffer, 5> parts{net::buffer(head), net::const_buffer{}, net::const_buffer{}, net::const_buffer{},
+                                         net::const_buffer{}};
+  if (!data.empty()) {
+    parts[1] = net::buffer(size_line, static_cast<std::size_t>(size_len));
+    parts[2] = net::buffer(data);
+    parts[3] = net::buffer(crlf);
+  }
+  if (last) parts[4] = net::buffer(last_chunk);
+  co_await net::async_write(client, parts, net::redirect_error(net::use_awaitable, ec));
+  head.clear();
+}
+
 net::awaitable<bool> relay_stream(StreamRelay& r) {
   auto& header = r.call.parser->get().base();
-  http::response<http::empty_body> res{header.result(), 11};
-  copy_response_headers(header, res.base(), r.headers);
-  res.set(http::field::cache_control, "no-cache");
-  res.set("x-accel-buffering", "no");  // an nginx in front must not batch the events
-  res.chunked(true);
-  res.keep_alive(r.headers.keep_alive);
+  std::string head;
+  head.reserve(512);
+  append_response_head(header, r.headers, kChunkedBody, head);
   r.out.status = static_cast<int>(header.result_int());
   r.ctx.counters.open_streams.fetch_add(1, std::memory_order_relaxed);
   struct StreamCount {
@@ -280,14 +304,18 @@ net::awaitable<bool> relay_stream(StreamRelay& r) {
   } stream_count{r.ctx.counters.open_streams};
 
   boost::system::error_code ec;
-  http::response_serializer<http::empty_body> sr{res};
   r.client.expires_after(r.cfg.timeouts.stream_idle);
-  co_await http::async_write_header(r.client, sr, net::redirect_error(net::use_awaitable, ec));
-  if (ec) {
+  auto client_failed = [&r] {
     r.out.client_gone = true;
     charge(r.cfg, r.call, UpstreamFailure::client_gone);
     finish_upstream(r.ctx, r.watch, r.call, false);
-    co_return false;
+  };
+  if (r.call.conn->buffer.size() == 0) {
+    co_await write_stream_part(r.client, head, {}, false, ec);
+    if (ec) {
+      client_failed();
+      co_return false;
+    }
   }
 
   SseParser sse(kMaxEventBytes);
@@ -295,6 +323,7 @@ net::awaitable<bool> relay_stream(StreamRelay& r) {
   std::string batch;
   char buf[kStreamReadChunk];
   bool upstream_ok = true;
+  bool ended = false;           // the last chunk went out with the last events
   std::size_t events_sent = 0;  // relayed to the client (the error event says how far the stream got)
   // Not eager: an eager parser makes async_read_some wait on the network until the buffer is full
   // (it asks for more input whenever a chunk ends), which would hold events back.
@@ -323,17 +352,18 @@ net::awaitable<bool> relay_stream(StreamRelay& r) {
       if (batch.empty()) break;
     }
     if (batch.empty()) continue;
+    // A stream that ended cleanly ends for the client in the same write.
+    const bool last = upstream_ok && r.call.parser->is_done() && !sse.inside_event();
     r.client.expires_after(r.cfg.timeouts.stream_idle);
     boost::system::error_code wec;
-    co_await net::async_write(r.client, http::make_chunk(net::buffer(batch)), net::redirect_error(net::use_awaitable, wec));
+    co_await write_stream_part(r.client, head, batch, last, wec);
     if (wec) {
-      r.out.client_gone = true;
-      charge(r.cfg, r.call, UpstreamFailure::client_gone);
-      finish_upstream(r.ctx, r.watch, r.call, false);
+      client_failed();
       co_return false;
     }
     r.out.bytes_out += batch.size();
     events_sent += batch_events;
+    ended = last;
     if (!upstream_ok) break;
   }
   // A body that ended cleanly in the middle of an event: the backend cut its stream short.
@@ -355,12 +385,11 @@ net::awaitable<bool> relay_stream(StreamRelay& r) {
                                               broken_stream_detail(r.cfg, failure, ec, truncated ? sse.pending_bytes() : 0) + ".",
                                           "server_error", "", "upstream_stream_broken") +
                         "\n\n";
-    co_await net::async_write(r.client, http::make_chunk(net::buffer(event)), net::redirect_error(net::use_awaitable, ec));
-    co_await net::async_write(r.client, http::make_chunk_last(), net::redirect_error(net::use_awaitable, ec));
+    co_await write_stream_part(r.client, head, event, true, ec);
     co_return false;
   }
   finish_upstream(r.ctx, r.watch, r.call, true);
-  co_await net::async_write(r.client, http::make_chunk_last(), net::redirect_error(net::use_awaitable, ec));
+  if (!ended) co_await write_stream_part(r.client, head, {}, true, ec);
   if (ec) r.out.client_gone = true;
   co_return !ec;
 }
