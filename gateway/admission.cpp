@@ -62,15 +62,19 @@ std::variant<RequestFacts, ClientError> admit_body(simdjson::dom::parser& parser
     if (!el["include_usage"].get_bool().get(b)) f.client_wants_usage = b;
   }
   if (!obj["response_format"].get(el) && !el.is_null()) {
+    f.asks_for_structure = true;
     if (!el["type"].get_string().get(sv)) f.response_format = sv;
   }
-  if (!obj["guided_json"].get(el) && !el.is_null()) f.guided_json = true;
+  if (!obj["guided_json"].get(el) && !el.is_null()) f.guided_json = f.asks_for_structure = true;
+  if (!obj["structured_outputs"].get(el) && !el.is_null()) f.asks_for_structure = true;
   simdjson::dom::array arr;
   if (!obj["tools"].get(el) && !el.is_null()) {
+    f.asks_for_structure = true;
     if (el.get_array().get(arr)) return bad("'tools' must be an array.", "tools");
     f.tools = arr.size();
   }
   if (!obj["tool_choice"].get(el) && !el.is_null()) {
+    f.asks_for_structure = true;
     if (!el.get_string().get(sv)) f.tool_choice = sv;
     else if (!el["function"]["name"].get_string().get(sv)) f.tool_choice = sv;
   }
@@ -92,6 +96,15 @@ std::variant<RequestFacts, ClientError> admit_body(simdjson::dom::parser& parser
         if (!p.get_string().get(sv)) f.prompt_chars += sv.size();
   }
   return f;
+}
+
+std::optional<validators::Expectations> plain_chat_expectations(const RequestFacts& facts, bool chat) {
+  if (!chat || facts.asks_for_structure) return std::nullopt;
+  validators::Expectations x;
+  x.is_chat = true;  // a chat request has "messages" (admission requires it)
+  x.stream = facts.stream;
+  x.max_tokens = facts.max_tokens;
+  return x;
 }
 
 namespace {

@@ -18,7 +18,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libboost1.81-all-dev libboost-json1.81-dev libboost-url1.81-dev
   libsimdjson-dev libyaml-cpp-dev catch2 libcpp-httplib-dev libvalijson-dev nlohmann-json3-dev
-  libre2-dev libssl-dev zlib1g-dev libbrotli-dev prometheus-cpp-dev json-schema-test-suite
+  libre2-dev libgoogle-perftools-dev libssl-dev zlib1g-dev libbrotli-dev prometheus-cpp-dev json-schema-test-suite
   libbenchmark-dev prometheus prometheus-alertmanager redis-server libhiredis-dev chromium
   clang-14 libclang-rt-14-dev
 )

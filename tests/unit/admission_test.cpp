@@ -86,3 +86,47 @@ TEST_CASE("the rewrite finds keys written with escapes, as admission does") {
   REQUIRE(find_top_level_value(R"({"mod\"el":1,"model":2})", "model")->offset == 21);
   REQUIRE_FALSE(find_top_level_value(R"({"m\u006fdels":1})", "model"));
 }
+
+TEST_CASE("a chat request that asks for no structure gets, from admission's facts, the validator's own expectations") {
+  validators::SchemaCache cache(8);
+  validators::Limits limits;
+  auto same_as_validator = [&](const std::string& body) {
+    auto r = admit(body);
+    REQUIRE(std::holds_alternative<RequestFacts>(r));
+    auto plain = plain_chat_expectations(std::get<RequestFacts>(r), true);
+    REQUIRE(plain.has_value());
+    auto full = validators::parse_expectations(body, cache, limits);
+    REQUIRE(std::holds_alternative<validators::Expectations>(full));
+    const auto& x = std::get<validators::Expectations>(full);
+    CHECK(plain->is_chat == x.is_chat);
+    CHECK(plain->stream == x.stream);
+    CHECK(plain->max_tokens == x.max_tokens);
+    CHECK(plain->response_format == x.response_format);
+    CHECK(plain->tools.empty() == x.tools.empty());
+    CHECK(plain->tool_choice == x.tool_choice);
+    CHECK(plain->checks_structure() == x.checks_structure());
+  };
+  same_as_validator(R"({"model":"m","messages":[{"role":"user","content":"hi"}]})");
+  same_as_validator(R"({"model":"m","stream":true,"max_tokens":64,"messages":[]})");
+  same_as_validator(R"({"model":"m","max_completion_tokens":7,"max_tokens":64,"messages":[]})");
+  same_as_validator(R"({"model":"m","max_tokens":64.5,"messages":[],"response_format":null,"tools":null})");
+  same_as_validator(R"({"model":"m","stream":false,"messages":[],"parallel_tool_calls":false})");
+
+  // Anything that gives the answer a shape leaves the request to the validator, even when escaped.
+  for (std::string body : {R"({"model":"m","messages":[],"response_format":{"type":"json_object"}})",
+                           R"({"model":"m","messages":[],"response_format":{"type":"text"}})",
+                           R"({"model":"m","messages":[],"response_format":7})",
+                           R"({"model":"m","messages":[],"guided_json":{"type":"object"}})",
+                           R"({"model":"m","messages":[],"structured_outputs":{"json":{}}})",
+                           R"({"model":"m","messages":[],"tools":[]})",
+                           R"({"model":"m","messages":[],"tool_choice":"none"})",
+                           R"({"model":"m","messages":[],"\u0074ools":[{"type":"function","function":{"name":"f"}}]})"}) {
+    auto r = admit(body);
+    REQUIRE(std::holds_alternative<RequestFacts>(r));
+    CHECK_FALSE(plain_chat_expectations(std::get<RequestFacts>(r), true).has_value());
+  }
+  // A completions request is read by the validator too ("prompt" decides is_chat there).
+  auto r = admit(R"({"model":"m","prompt":"x"})", false);
+  REQUIRE(std::holds_alternative<RequestFacts>(r));
+  CHECK_FALSE(plain_chat_expectations(std::get<RequestFacts>(r), false).has_value());
+}
