@@ -49,7 +49,7 @@ class RequestLife {
  public:
   RequestLife(WorkerContext& ctx, std::shared_ptr<const Snapshot> snapshot, TcpOrTlsStream& client, ClientRequest& req)
       : ctx_(ctx), snap_(std::move(snapshot)), cfg_(*snap_->config), client_(client), req_(req),
-        watch_(client.socket()) {
+        watch_(client.socket(), &ctx.watch_starter) {
     out_.start = Clock::now();
     out_.method = sv(req.method_string());
     out_.path = sv(req.target());

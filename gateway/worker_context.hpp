@@ -10,6 +10,7 @@
 
 #include "gateway/log.hpp"
 #include "gateway/runtime.hpp"
+#include "gateway/client_watch.hpp"
 #include "gateway/upstream_pool.hpp"
 #include "validators/validator.hpp"
 
@@ -29,13 +30,14 @@ struct GatewayCounters {
 struct WorkerContext {
   WorkerContext(boost::asio::any_io_executor ex, SnapshotStore& store, const Log& log, GatewayCounters& counters,
                 uint64_t seed)
-      : executor(ex), store(store), log(log), counters(counters), pool(ex), rng(seed) {}
+      : executor(ex), store(store), log(log), counters(counters), pool(ex), watch_starter(ex), rng(seed) {}
 
   boost::asio::any_io_executor executor;
   SnapshotStore& store;
   const Log& log;
   GatewayCounters& counters;
   UpstreamPool pool;
+  ClientWatchStarter watch_starter;     // starts client watches of requests that wait on their backend
   simdjson::dom::parser request_json;   // request bodies (depth-limited)
   std::size_t request_json_depth = 0;
   simdjson::dom::parser event_json;     // SSE event payloads
