@@ -3,7 +3,7 @@
 # proxy on core 0, wrk on core 1), optionally with a perf profile of the proxy. For A/B comparisons of two
 # builds: run it alternately for each, a few times (a shared machine is noisy; compare medians).
 #
-#   bench/profile.sh [--slipway BIN] [--sim BIN] [--target slipway|haproxy] [--config slipway.yaml]
+#   bench/profile.sh [--slipway BIN] [--sim BIN] [--target slipway|slipway-noval|nginx|haproxy]
 #                    [--workload chat|schema|tools|stream] [--seconds S] [--perf FILE] [--preload LIB]
 #
 # Prints req/s, CPU per request (utime+stime of the proxy's threads) and context switches (voluntary + involuntary) per
@@ -13,13 +13,12 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH=$ROOT/bench
 SLIPWAY_BIN=$ROOT/build-bench/slipway; SIM_BIN=$ROOT/build-bench/vllm-sim
-TARGET=slipway; CONFIG=slipway.yaml; WORKLOAD=chat; SECONDS_RUN=5; PERF_OUT=; PRELOAD=
+TARGET=slipway; WORKLOAD=chat; SECONDS_RUN=5; PERF_OUT=; PRELOAD=
 while [[ $# -gt 0 ]]; do
   case $1 in
     --slipway) SLIPWAY_BIN=$2; shift 2 ;;
     --sim) SIM_BIN=$2; shift 2 ;;
     --target) TARGET=$2; shift 2 ;;
-    --config) CONFIG=$2; shift 2 ;;
     --workload) WORKLOAD=$2; shift 2 ;;
     --seconds) SECONDS_RUN=$2; shift 2 ;;
     --perf) PERF_OUT=$2; shift 2 ;;
@@ -31,37 +30,11 @@ done
 command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)" >&2; exit 1; }
 [[ -z $PERF_OUT ]] || command -v perf >/dev/null || { echo "needs perf (apt-get install linux-perf)" >&2; exit 1; }
 
-WORK=$(mktemp -d /tmp/slipway-profile.XXXXXX); chmod 755 "$WORK"
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 0.3; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-port_of() { sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$1" | head -1; }
-for label in baseline canary; do
-  taskset -c 0 "$SIM_BIN" --port 0 --model bench --ttft-ms 0 --token-ms 0 --threads 1 --name "$label" \
-    >"$WORK/sim-$label.out" 2>/dev/null &
-  PIDS+=($!)
-done
-for _ in $(seq 100); do [[ -n $(port_of "$WORK/sim-canary.out") && -n $(port_of "$WORK/sim-baseline.out") ]] && break; sleep 0.05; done
-BASELINE_PORT=$(port_of "$WORK/sim-baseline.out"); CANARY_PORT=$(port_of "$WORK/sim-canary.out")
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-render() { sed -e "s|@PORT@|$PORT|g" -e "s|@BASELINE_PORT@|$BASELINE_PORT|g" -e "s|@CANARY_PORT@|$CANARY_PORT|g" \
-  -e "s|@HAPROXY_MAXCONN@|1000|g" -e "s|@DIR@|$WORK|g" "$1" >"$2"; }
-case $TARGET in
-  slipway)
-    render "$BENCH/configs/$CONFIG" "$WORK/slipway.yaml"
-    taskset -c 0 env ${PRELOAD:+LD_PRELOAD=$PRELOAD} "$SLIPWAY_BIN" --config "$WORK/slipway.yaml" >"$WORK/proxy.log" 2>&1 & ;;
-  haproxy)
-    render "$BENCH/configs/haproxy.cfg" "$WORK/haproxy.cfg"
-    taskset -c 0 haproxy -db -f "$WORK/haproxy.cfg" >"$WORK/proxy.log" 2>&1 & ;;
-  *) echo "profile.sh: unknown target $TARGET" >&2; exit 2 ;;
-esac
-PROXY=$!; PIDS+=($PROXY)
-sleep 0.7
+source "$BENCH/lib/one_proxy.sh"
 
 headers=; [[ $WORKLOAD == stream ]] && headers="x-sim-output-tokens: 300"
 load() { BENCH_BODY=$BENCH/lib/body-$WORKLOAD.json BENCH_HEADERS=$headers \
-  taskset -c 1 wrk -t1 -c32 -d"$1s" --timeout 5s -s "$BENCH/lib/post.lua" "http://127.0.0.1:$PORT/v1/chat/completions"; }
+  "${LOAD[@]}" wrk -t1 -c32 -d"$1s" --timeout 5s -s "$BENCH/lib/post.lua" "http://127.0.0.1:$PORT/v1/chat/completions"; }
 load 2 >/dev/null 2>&1  # warm-up
 ticks() { awk '{print $14 + $15}' "/proc/$PROXY/stat"; }
 switches() { cat /proc/"$PROXY"/task/*/status | awk '/ctxt_switches/ {s += $2} END {print s}'; }

@@ -25,34 +25,8 @@ while [[ $# -gt 0 ]]; do
 done
 command -v strace >/dev/null || { echo "needs strace (apt-get install strace)" >&2; exit 1; }
 
-WORK=$(mktemp -d /tmp/slipway-syscalls.XXXXXX); chmod 755 "$WORK"
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 0.3; rm -rf "$WORK"; }
-trap cleanup EXIT
-PIN=(taskset -c 0); LOAD=(taskset -c 1)
-[[ $(id -u) == 0 ]] && { PIN=(nice -n -10 "${PIN[@]}"); LOAD=(nice -n -10 "${LOAD[@]}"); }
-
-start_sim() { # label var: not in a subshell, so that PIDS records the simulator for the cleanup
-  "${PIN[@]}" "$SIM_BIN" --port 0 --model bench --ttft-ms 0 --token-ms 0 --threads 1 --name "$1" >"$WORK/sim-$1.out" 2>&1 &
-  PIDS+=($!)
-  for _ in $(seq 100); do grep -q '"listening"' "$WORK/sim-$1.out" 2>/dev/null && break; sleep 0.05; done
-  printf -v "$2" '%s' "$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$WORK/sim-$1.out" | head -1)"
-}
-start_sim baseline BP; start_sim canary CP
-PORT=$((19600 + RANDOM % 300))
-render() { sed -e "s|@DIR@|$WORK|g" -e "s|@PORT@|$PORT|g" -e "s|@BASELINE_PORT@|$BP|g" -e "s|@CANARY_PORT@|$CP|g" \
-               -e "s|@NGINX_CONNECTIONS@|8192|g" -e "s|@HAPROXY_MAXCONN@|8000|g" "$1" >"$2"; }
-case $TARGET in
-  slipway*) render "$BENCH/configs/$TARGET.yaml" "$WORK/s.yaml"; "${PIN[@]}" "$SLIPWAY_BIN" --config "$WORK/s.yaml" >"$WORK/s.log" 2>&1 & ;;
-  nginx) mkdir -p "$WORK/nginx"; render "$BENCH/configs/nginx.conf" "$WORK/nginx/nginx.conf"
-         "${PIN[@]}" nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e stderr 2>"$WORK/nginx.err" & ;;
-  haproxy) render "$BENCH/configs/haproxy.cfg" "$WORK/h.cfg"; "${PIN[@]}" haproxy -db -f "$WORK/h.cfg" >"$WORK/h.log" 2>&1 & ;;
-  *) echo "unknown target $TARGET" >&2; exit 2 ;;
-esac
-PIDS+=($!)
-sleep 1
-TRACED=$!
-[[ $TARGET == nginx ]] && TRACED=$(pgrep -P "$TRACED" | head -1)   # the worker
+source "$BENCH/lib/one_proxy.sh"
+TRACED=$PROXY
 HEADERS=; [[ $WORKLOAD == stream ]] && HEADERS="x-sim-output-tokens: 300"
 wrk_run() { BENCH_BODY=$BENCH/lib/body-$WORKLOAD.json BENCH_HEADERS=$HEADERS BENCH_TAG=$TARGET \
   "${LOAD[@]}" wrk -t1 -c8 -d"$1"s -s "$BENCH/lib/post.lua" "http://127.0.0.1:$PORT/v1/chat/completions" 2>&1 | grep '^BENCH_RESULT'; }
