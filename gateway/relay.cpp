@@ -44,9 +44,6 @@ void copy_response_headers(const http::response_header<>& from, http::header<fal
   if (!ours.variant_header.empty()) to.set(ours.variant_header, ours.variant);
 }
 
-// Reads more of the upstream body into `buf` under the upstream stream's current deadline (set by the
-// caller, once per batch: every timed operation costs timer-queue work and often a timerfd_settime).
-// Returns bytes read; sets `ec` (need_buffer, "buf is full", is not an error).
 // Body bytes already in the connection's buffer are parsed here, synchronously: Beast's async_read_some
 // parses them too but then completes through a post, one trip through the scheduler (and an epoll_wait)
 // for every SSE event a stream delivers in one recv (measured: 54 epoll_wait per 200-chunk stream).
@@ -66,6 +63,9 @@ std::size_t take_buffered_body(UpstreamCall& call, boost::system::error_code& ec
   return room - body.size;
 }
 
+// Reads more of the upstream body into `buf` under the upstream stream's current deadline (set by the
+// caller, once per batch: every timed operation costs timer-queue work and often a timerfd_settime).
+// Returns bytes read; sets `ec` (need_buffer, "buf is full", is not an error).
 net::awaitable<std::size_t> read_body_some(UpstreamCall& call, char* buf, std::size_t size,
                                            boost::system::error_code& ec) {
   auto& body = call.parser->get().body();
@@ -288,7 +288,7 @@ net::awaitable<void> write_stream_part(TcpOrTlsStream& client, std::string& head
   }
   if (last) parts[4] = net::buffer(last_chunk);
   co_await net::async_write(client, parts, net::redirect_error(net::use_awaitable, ec));
-  head.clear();
+  std::string().swap(head);  // sent once: its heap block is not kept for the stream's life
 }
 
 net::awaitable<bool> relay_stream(StreamRelay& r) {
