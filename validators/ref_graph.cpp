@@ -42,7 +42,16 @@ void RefGraph::add_ref(const std::string& from, const std::string& raw_ref) {
   if (!uri.empty() && (valijson::internal::uri::isUriAbsolute(uri) || valijson::internal::uri::isUrn(uri))) return;
   std::string frag = hash == std::string::npos ? std::string() : percent_decode(ref.substr(hash + 1));
   if (!frag.empty() && frag[0] != '/') return;  // plain-name anchor
-  add_edge(from, frag);
+  // valijson skips empty reference tokens: "#/" and "#//" are the root to it, "#//a" is "#/a". So does
+  // the graph ({"$ref":"#/"} recursed until the stack overflowed: found by tests/fuzz/fuzz_schema.cpp).
+  std::string pointer;
+  for (std::size_t i = 0; i < frag.size();) {
+    std::size_t next = frag.find('/', i + 1);
+    if (next == std::string::npos) next = frag.size();
+    if (next > i + 1) pointer.append(frag, i, next - i);
+    i = next;
+  }
+  add_edge(from, pointer);
 }
 
 std::string RefGraph::check(size_t max_expansion) const {

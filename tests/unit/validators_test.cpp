@@ -359,6 +359,15 @@ TEST_CASE("limits give a RequestError before the request goes anywhere", "[valid
   CHECK_THAT(error_of(d, schema_request(R"({"$defs":{"a":{"$ref":"#/$defs/b"},"b":{"allOf":[{"$ref":"#/$defs/a"}]}},"$ref":"#/$defs/a"})")),
              Catch::Contains("cycle"));
   CHECK_THAT(error_of(d, schema_request(R"({"$ref":"any#\u0000/x"})")), Catch::Contains("cycle"));  // "any#" to valijson
+  // valijson ignores empty pointer tokens: "#/", "#//" and "#/\u0000..." (cut at the NUL) are the root;
+  // "#//$defs//a" is "#/$defs/a" (found by fuzz-schema: a stack overflow before the fix).
+  CHECK_THAT(error_of(d, schema_request(R"({"$ref":"#/"})")), Catch::Contains("cycle"));
+  CHECK_THAT(error_of(d, schema_request(R"({"$ref":"#//"})")), Catch::Contains("cycle"));
+  CHECK_THAT(error_of(d, schema_request(R"({"$ref":"#/\u0000tion/node","definitions":{"node":{"type":"object"}}})")),
+             Catch::Contains("cycle"));
+  CHECK_THAT(error_of(d, schema_request(R"({"$defs":{"a":{"$ref":"#//$defs//a"}},"$ref":"#/$defs/a"})")),
+             Catch::Contains("cycle"));
+  CHECK(error_of(d, schema_request(R"({"$defs":{"a":{"type":"integer"}},"$ref":"#//$defs//a"})")).empty());
   CHECK_THAT(error_of(d, schema_request(R"({"$ref":"urn:ab:)" + std::string(60000, 'a') + R"(#/x"})")),
              Catch::Contains("longer than 2048 bytes"));
   std::string fan = R"({"$defs":{)";
