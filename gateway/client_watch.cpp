@@ -47,6 +47,10 @@ void ClientWatchStarter::add(ClientWatch& w) {
   if (tail_) tail_->next_ = &w;
   else head_ = &w;
   tail_ = &w;
+  arm();
+}
+
+void ClientWatchStarter::arm() {
   if (ticking_) return;
   ticking_ = true;
   timer_.expires_after(delay_);
@@ -74,13 +78,7 @@ void ClientWatchStarter::tick() {
     remove(w);
     w.start_now();
   }
-  if (!head_ || ticking_) return;
-  ticking_ = true;
-  timer_.expires_after(delay_);
-  timer_.async_wait([this](boost::system::error_code ec) {
-    if (ec) return;
-    tick();
-  });
+  if (head_) arm();
 }
 
 }  // namespace slipway

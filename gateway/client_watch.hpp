@@ -76,6 +76,7 @@ class ClientWatchStarter {
   void remove(ClientWatch& w);
 
  private:
+  void arm();  // the next tick, unless one is pending
   void tick();
 
   boost::asio::steady_timer timer_;

@@ -138,11 +138,11 @@ class RequestLife {
       out_.stream = facts_.stream;
       // Only when a slice asks for it: one more simdjson parse of the body (about 1 µs per 4 KiB).
       if (slices_need_schema_depth(cfg_)) schema_depth_ = request_schema_depth(ctx_.event_json, body);
-      if (cfg_.validation.enabled && (expectations_ = plain_chat_expectations(facts_, chat))) {
-        // Nothing to compile: the facts say all the validator would read.
-      } else if (cfg_.validation.enabled) {
-        // What the response must satisfy; schemas are compiled here (cached), and a schema we refuse to
-        // evaluate (too big, too deep, a costly regex) is the client's error, before any backend is asked.
+      // What the response must satisfy: from admission's facts when the request asks for no structure, else
+      // read by the validator; schemas are compiled here (cached), and a schema we refuse to
+      // evaluate (too big, too deep, a costly regex) is the client's error, before any backend is asked.
+      if (cfg_.validation.enabled) expectations_ = plain_chat_expectations(facts_, chat);
+      if (cfg_.validation.enabled && !expectations_) {
         auto x = ctx_.validator_for(cfg_.validation).expectations(body);
         if (auto* err = std::get_if<validators::RequestError>(&x)) {
           co_await send_error(400, err->message, err->param, "invalid_schema");
