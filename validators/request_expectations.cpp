@@ -69,18 +69,28 @@ std::optional<bj::value> schema_value(const bj::value& v) {
 
 }  // namespace
 
-std::variant<Expectations, RequestError> parse_expectations(const bj::value& req, SchemaCache& cache,
-                                                            const Limits& limits) {
-  Expectations x;
-  if (!req.is_object()) return RequestError{"request body must be a JSON object", ""};
-  const bj::object& o = req.get_object();
-  x.is_chat = o.contains("messages") || !o.contains("prompt");
+bool is_per_request_member(std::string_view key) {
+  return key == "stream" || key == "max_completion_tokens" || key == "max_tokens";
+}
+
+void read_per_request_members(const bj::object& o, Expectations& x) {
+  x.stream = false;
+  x.max_tokens.reset();
   if (auto* s = o.if_contains("stream"); s && s->is_bool()) x.stream = s->get_bool();
   for (const char* k : {"max_completion_tokens", "max_tokens"}) {
     if (auto* m = o.if_contains(k); m && m->is_int64()) x.max_tokens = m->get_int64();
     else if (m && m->is_uint64()) x.max_tokens = static_cast<int64_t>(m->get_uint64());
     if (x.max_tokens) break;
   }
+}
+
+std::variant<Expectations, RequestError> parse_expectations(const bj::value& req, SchemaCache& cache,
+                                                            const Limits& limits) {
+  Expectations x;
+  if (!req.is_object()) return RequestError{"request body must be a JSON object", ""};
+  const bj::object& o = req.get_object();
+  x.is_chat = o.contains("messages") || !o.contains("prompt");
+  read_per_request_members(o, x);
 
   // Structured output: response_format, then vLLM's guided_json and structured_outputs.json.
   if (auto* rf = o.if_contains("response_format"); rf && !rf->is_null()) {

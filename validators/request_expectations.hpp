@@ -9,6 +9,7 @@
 #include <variant>
 #include <vector>
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
 #include "validators/schema_cache.hpp"
@@ -53,6 +54,12 @@ struct RequestError {
   std::string param;  // e.g. "response_format.json_schema.schema", "tools[2].function.parameters"
 };
 std::string to_openai_error_json(const RequestError&);
+
+// The members a client sets per request rather than per application (`stream`, `max_tokens`,
+// `max_completion_tokens`), and how parse_expectations reads them into `x`. The rest of Expectations
+// depends only on the request's structure members, which the Validator caches by their text.
+bool is_per_request_member(std::string_view key);
+void read_per_request_members(const boost::json::object& request, Expectations& x);
 
 // Parses the request body (JSON text) and compiles (or takes from `cache`) every schema it carries.
 std::variant<Expectations, RequestError> parse_expectations(std::string_view request_json, SchemaCache& cache,

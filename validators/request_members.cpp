@@ -18,17 +18,10 @@ constexpr size_t kMaxBodyBytes = 256 * 1024;
 constexpr size_t kMaxDepth = 256;          // under parse_expectations' 512: deeper bodies take the old path
 constexpr size_t npos = std::string_view::npos;
 
-// What parse_expectations reads (request_expectations.cpp), and the two members only tested for presence.
-constexpr std::array<std::string_view, 9> kRead = {
-    "stream", "max_completion_tokens", "max_tokens", "response_format", "guided_json", "structured_outputs",
-    "tools", "tool_choice", "parallel_tool_calls"};
-constexpr std::array<std::string_view, 2> kPresence = {"messages", "prompt"};
-
-template <size_t N>
-bool in(const std::array<std::string_view, N>& set, std::string_view k) {
-  for (auto s : set)
-    if (s == k) return true;
-  return false;
+int index_of(const std::array<std::string_view, kRequestMembersRead.size()>& set, std::string_view k) {
+  for (size_t i = 0; i < set.size(); ++i)
+    if (set[i] == k) return static_cast<int>(i);
+  return -1;
 }
 
 // The scanner below runs on text simdjson has validated, so it only has to find where values end.
@@ -81,7 +74,7 @@ size_t value_end(std::string_view s, size_t p) {
 
 }  // namespace
 
-std::optional<bj::value> read_request_members(std::string_view body) {
+std::optional<RequestMemberTexts> scan_request_members(std::string_view body) {
   if (body.size() > kMaxBodyBytes) return std::nullopt;
   thread_local simdjson::dom::parser validator(kMaxBodyBytes);
   thread_local bool ready = validator.allocate(4096, kMaxDepth) == simdjson::SUCCESS;
@@ -89,13 +82,11 @@ std::optional<bj::value> read_request_members(std::string_view body) {
   auto doc = validator.parse(body.data(), body.size(), true);
   if (doc.error() || !doc.value_unsafe().is_object()) return std::nullopt;
 
-  bj::parse_options po;
-  po.max_depth = 512;
-  bj::object out;
+  RequestMemberTexts out;
   size_t p = skip_ws(body, 0);
   if (p >= body.size() || body[p] != '{') return std::nullopt;
   p = skip_ws(body, p + 1);
-  if (p < body.size() && body[p] == '}') return bj::value(std::move(out));
+  if (p < body.size() && body[p] == '}') return out;
   while (p < body.size()) {
     size_t key_end = string_end(body, p);
     if (key_end == npos) return std::nullopt;
@@ -115,22 +106,44 @@ std::optional<bj::value> read_request_members(std::string_view body) {
     p = skip_ws(body, p + 1);
     size_t v_end = value_end(body, p);
     if (v_end == npos) return std::nullopt;
-    // As Boost.JSON does with a repeated key: the first one's place, the last one's value.
-    if (in(kRead, key)) {
-      bj::error_code ec;
-      bj::value v = bj::parse(body.substr(p, v_end - p), ec, {}, po);
-      if (ec) return std::nullopt;
-      out[key] = std::move(v);
-    } else if (in(kPresence, key)) {
-      out[key] = nullptr;
-    }
+    if (int which = index_of(kRequestMembersRead, key); which >= 0)
+      out.read.push_back({static_cast<uint8_t>(which), body.substr(p, v_end - p)});
+    else if (key == "messages")
+      out.has_messages = true;
+    else if (key == "prompt")
+      out.has_prompt = true;
     p = skip_ws(body, v_end);
     if (p >= body.size()) return std::nullopt;
-    if (body[p] == '}') return bj::value(std::move(out));
+    if (body[p] == '}') return out;
     if (body[p] != ',') return std::nullopt;
     p = skip_ws(body, p + 1);
   }
   return std::nullopt;
+}
+
+std::optional<bj::value> members_object(const RequestMemberTexts& texts, bool (*keep)(std::string_view key)) {
+  bj::parse_options po;
+  po.max_depth = 512;
+  bj::object out;
+  // Presence only: what counts is that the conversation is there.
+  if (texts.has_messages) out["messages"] = nullptr;
+  if (texts.has_prompt) out["prompt"] = nullptr;
+  for (const auto& m : texts.read) {
+    std::string_view key = kRequestMembersRead[m.which];
+    if (keep && !keep(key)) continue;
+    bj::error_code ec;
+    bj::value v = bj::parse(m.value, ec, {}, po);
+    if (ec) return std::nullopt;
+    // As Boost.JSON does with a repeated key: the last one's value.
+    out[key] = std::move(v);
+  }
+  return bj::value(std::move(out));
+}
+
+std::optional<bj::value> read_request_members(std::string_view body) {
+  auto texts = scan_request_members(body);
+  if (!texts) return std::nullopt;
+  return members_object(*texts);
 }
 
 }  // namespace slipway::validators

@@ -16,6 +16,7 @@ namespace slipway::validators {
 Validator::Validator(Limits limits, RefusalConfig refusal)
     : limits_(limits),
       cache_(limits.schema_cache_entries),
+      shapes_(limits.schema_cache_entries),
       refusal_(std::move(refusal)),
       evaluator_(std::make_unique<valijson::Validator>(valijson::Validator::kStrongTypes)),
       fast_parser_(std::make_unique<simdjson::dom::parser>(kFastPathMaxBytes)) {
@@ -27,7 +28,21 @@ Validator::Validator(Limits limits, RefusalConfig refusal)
 Validator::~Validator() = default;
 
 std::variant<Expectations, RequestError> Validator::expectations(std::string_view request_json) {
-  return parse_expectations(request_json, cache_, limits_);
+  auto texts = scan_request_members(request_json);
+  if (!texts) return parse_expectations(request_json, cache_, limits_);  // parsed whole: the error is worded there
+  std::string key = ExpectationsCache::key_of(*texts);
+  if (const Expectations* known = shapes_.find(key)) {
+    if (auto per_request = members_object(*texts, is_per_request_member)) {
+      Expectations x = *known;
+      read_per_request_members(per_request->get_object(), x);
+      return x;
+    }
+  }
+  auto members = members_object(*texts);
+  if (!members) return parse_expectations(request_json, cache_, limits_);
+  auto result = parse_expectations(*members, cache_, limits_);
+  if (auto* x = std::get_if<Expectations>(&result)) shapes_.insert(std::move(key), *x);
+  return result;
 }
 
 std::variant<Expectations, RequestError> Validator::expectations_from(const boost::json::value& request) {

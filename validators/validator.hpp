@@ -14,6 +14,7 @@
 
 #include "validators/assembled_response.hpp"
 #include "validators/check_tree.hpp"
+#include "validators/expectations_cache.hpp"
 #include "validators/refusal_classifier.hpp"
 #include "validators/request_expectations.hpp"
 #include "validators/schema_cache.hpp"
@@ -51,6 +52,7 @@ class Validator {
   const Limits& limits() const { return limits_; }
   const RefusalClassifier& refusal_classifier() const { return refusal_; }
   const SchemaCache& schema_cache() const { return cache_; }
+  const ExpectationsCache& expectations_cache() const { return shapes_; }
 
  private:
   void validate_choice(const Expectations& x, const AssembledChoice& c, bool too_large, std::string_view prefix,
@@ -61,6 +63,7 @@ class Validator {
 
   Limits limits_;
   SchemaCache cache_;
+  ExpectationsCache shapes_;  // expectations() by the text of the request's structure members
   RefusalClassifier refusal_;
   std::unique_ptr<valijson::Validator> evaluator_;
   std::unique_ptr<simdjson::dom::parser> fast_parser_;

@@ -12,6 +12,8 @@
 
 #include "validators/request_expectations.hpp"
 #include "validators/request_members.hpp"
+#include "validators/expectations_cache.hpp"
+#include "validators/validator.hpp"
 
 using namespace slipway::validators;
 namespace bj = boost::json;
@@ -128,4 +130,56 @@ TEST_CASE("read_request_members keeps what the validators read and drops the con
   CHECK_FALSE(o.contains("model"));
   CHECK_FALSE(read_request_members("[1]"));
   CHECK_FALSE(read_request_members("{\"a\":"));
+}
+
+TEST_CASE("the validator's cached expectations equal expectations from the whole body", "[validators][request]") {
+  Limits limits;
+  SchemaCache reference_cache(64);
+  Validator v(limits);
+  auto bodies = corpus();
+  // Per-request members changed around the same structure: a hit must read them afresh.
+  for (const char* per_request : {R"("max_tokens":7,)", R"("max_tokens":8,"stream":true,)",
+                                  R"("max_completion_tokens":9,"stream":false,)", R"("stream":true,"max_tokens":1.5,)", ""})
+    bodies.push_back(std::string("{") + per_request +
+                     R"("messages":[],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"required"})");
+  // Twice over: the second pass answers from the cache wherever the first one kept something.
+  for (int pass = 0; pass < 2; ++pass)
+    for (const auto& body : bodies) {
+      INFO("pass " << pass << " body: " << body.substr(0, 300));
+      CHECK(describe(v.expectations(body)) == describe(whole_body(body, reference_cache, limits)));
+    }
+  CHECK(v.expectations_cache().hits() >= bodies.size() / 2);
+}
+
+TEST_CASE("the expectations cache keys on structure members only and stays within its bounds", "[validators][request]") {
+  auto key = [](std::string_view body) {
+    auto texts = scan_request_members(body);
+    REQUIRE(texts);
+    return ExpectationsCache::key_of(*texts);
+  };
+  std::string tools = R"("tools":[{"type":"function","function":{"name":"f"}}])";
+  CHECK(key("{" + tools + R"(,"messages":[1],"max_tokens":5,"temperature":1})") ==
+        key("{" + tools + R"(,"messages":[2,3],"stream":true,"model":"x"})"));
+  CHECK(key("{" + tools + R"(,"messages":[]})") != key("{" + tools + R"(,"prompt":"p"})"));
+  CHECK(key("{" + tools + "}") != key("{" + tools + "," + tools + "}"));  // a repeated member counts
+  CHECK(key(R"({"tool_choice":"none","parallel_tool_calls":false})") !=
+        key(R"({"parallel_tool_calls":false,"tool_choice":"none"})"));
+  CHECK(key(R"({"\u0074ools":[]})") == key(R"({"tools":[]})"));  // keys compared unescaped
+
+  Expectations x;
+  ExpectationsCache by_count(2, 1 << 20, 100);
+  by_count.insert("a", x);
+  by_count.insert("b", x);
+  CHECK(by_count.find("a"));  // now the most recent
+  by_count.insert("c", x);
+  CHECK(by_count.size() == 2);
+  CHECK_FALSE(by_count.find("b"));
+  CHECK(by_count.find("a"));
+  by_count.insert(std::string(101, 'k'), x);  // longer than one key may be
+  CHECK_FALSE(by_count.find(std::string(101, 'k')));
+  ExpectationsCache by_bytes(100, 250, 100);
+  for (char c : {'a', 'b', 'c'}) by_bytes.insert(std::string(100, c), x);
+  CHECK(by_bytes.size() == 2);
+  CHECK(by_bytes.bytes() == 200);
+  CHECK_FALSE(by_bytes.find(std::string(100, 'a')));
 }

@@ -162,9 +162,15 @@ TEST_CASE("schema violations carry the JSON pointer and the rule", "[validators]
 
 TEST_CASE("schemas are compiled once and cached", "[validators][schema]") {
   Validator v;
-  for (int i = 0; i < 5; ++i) (void)expect(v, schema_request());
+  // Five requests that differ around the same schema (so each is read, and its schema looked up).
+  for (int i = 0; i < 5; ++i) {
+    std::string req = schema_request();
+    req.replace(req.find("\"order\""), 7, "\"order" + std::to_string(i) + "\"");
+    (void)expect(v, req);
+  }
   CHECK(v.schema_cache().misses() == 1);
   CHECK(v.schema_cache().hits() == 4);
+  CHECK(v.expectations_cache().hits() == 0);
   Limits small;
   small.schema_cache_entries = 2;
   Validator w(small);
