@@ -208,7 +208,7 @@ class RequestLife {
     out_.answered_by = kind;
     // Ask for usage on every stream so it can be counted; the relay strips it again if unasked.
     bool request_usage = facts_.stream && !facts_.client_wants_usage;
-    ClientRequest up = upstream_request(*variant.config, request_usage);
+    UpstreamRequest up = build_upstream_request(req_, *variant.config, out_.request_id, upstream_body(*variant.config, request_usage));
     auto deadline = Clock::now() + cfg_.timeouts.total;
     out_.upstream_start = Clock::now();
     UpstreamCall call;
@@ -317,25 +317,12 @@ class RequestLife {
     return !ctx_.event_json.parse(body.data(), body.size()).get(root) && root.is_object();
   }
 
-  ClientRequest upstream_request(const config::Variant& variant, bool request_usage) {
-    ClientRequest up{req_.method(), req_.target(), 11};
-    for (const auto& f : req_) {
-      if (is_hop_by_hop(f.name(), sv(f.name_string()))) continue;
-      if (beast::iequals(f.name_string(), "x-request-id")) continue;
-      if (variant.api_key && f.name() == http::field::authorization) continue;
-      up.insert(f.name_string(), f.value());
-    }
-    up.set(http::field::host, variant.endpoints.front().authority());
-    up.set("x-request-id", out_.request_id);
-    if (variant.api_key) up.set(http::field::authorization, "Bearer " + *variant.api_key);
-    bool has_body = !req_.body().empty();
-    if (has_body && (!passthrough_ || !out_.model.empty()))
-      up.body() = rewrite_body(req_.body(), variant.served_model, request_usage);
-    else
-      up.body() = req_.body();
-    if (has_body || req_.method() == http::verb::post) up.prepare_payload();
-    up.keep_alive(true);
-    return up;
+  // The body sent upstream: the model name replaced by the variant's served model (and usage asked for on a
+  // stream); a passthrough request without a model goes unchanged.
+  std::string upstream_body(const config::Variant& variant, bool request_usage) const {
+    if (!req_.body().empty() && (!passthrough_ || !out_.model.empty()))
+      return rewrite_body(req_.body(), variant.served_model, request_usage);
+    return req_.body();
   }
 
   // Headers of ours on every proxied answer. A drain that began while this request was in flight
@@ -471,7 +458,7 @@ class RequestLife {
   // the client has its answer already.
   void shadow() {
     if (!shadow_ || !baseline_answer_ || !out_.verdict) return;
-    start_shadow(ctx_, out_, ShadowJob{snap_, model_, upstream_request(*model_->canary->config, false), std::move(*expectations_),
+    start_shadow(ctx_, out_, ShadowJob{snap_, model_, build_upstream_message(req_, *model_->canary->config, out_.request_id, upstream_body(*model_->canary->config, false)), std::move(*expectations_),
                                        std::move(*baseline_answer_), *out_.verdict, out_.usage, out_.slices});
   }
 

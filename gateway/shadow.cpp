@@ -65,7 +65,7 @@ net::awaitable<void> run_shadow(WorkerContext& ctx, std::unique_ptr<ShadowJob> j
   ClientWatch watch(nobody);
   const auto deadline = Clock::now() + cfg.timeouts.total;
   UpstreamCall call;
-  co_await start_upstream_call(ctx, canary, cfg, job->request, deadline, watch, call);
+  co_await start_upstream_call(ctx, canary, cfg, to_upstream_request(job->request), deadline, watch, call);
   if (!call.started()) {
     stats.count(cfg, model, job->slices, ShadowStats::Result::canary_error);
     co_return;

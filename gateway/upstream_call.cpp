@@ -41,26 +41,12 @@ bool is_timeout(const boost::system::error_code& ec) { return ec == beast::error
 
 std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
 
-// The request's head in one contiguous string, the bytes Beast's serializer would write: written with
-// the body in one gather write, without the serializer's walk over a buffer per header field.
-// Empty for a chunked request (left to Beast).
-std::string request_head(const http::request<http::string_body>& req) {
-  std::string head;
-  if (req.chunked()) return head;
-  head.reserve(256 + req.target().size());
-  head.append(sv(req.method_string())).append(" ", 1).append(sv(req.target()));
-  head.append(req.version() == 10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
-  for (const auto& f : req) head.append(sv(f.name_string())).append(": ", 2).append(sv(f.value())).append("\r\n", 2);
-  head.append("\r\n", 2);
-  return head;
-}
 }  // namespace
 
 net::awaitable<void> start_upstream_call(WorkerContext& ctx, const VariantRuntime& variant, const config::Config& cfg,
-                                         const http::request<http::string_body>& req, Clock::time_point deadline,
-                                         ClientWatch& watch, UpstreamCall& call) {
+                                         const UpstreamRequest& req, Clock::time_point deadline, ClientWatch& watch,
+                                         UpstreamCall& call) {
   const auto& timeouts = cfg.timeouts;
-  const std::string head = request_head(req);
   EndpointState* last_failed = nullptr;
   int endpoint_retries_left = 1;   // one retry on another endpoint when the request was not sent
   int stale_retries_left = 2;      // pooled connections the backend had closed
@@ -99,12 +85,8 @@ net::awaitable<void> start_upstream_call(WorkerContext& ctx, const VariantRuntim
     watch.watch_upstream(&call.conn->stream);
 
     call.conn->stream.expires_after(time_left(timeouts.first_byte, deadline));
-    if (head.empty()) {
-      co_await http::async_write(call.conn->stream, req, net::redirect_error(net::use_awaitable, ec));
-    } else {
-      std::array<net::const_buffer, 2> parts{net::buffer(head), net::buffer(req.body())};
-      co_await net::async_write(call.conn->stream, parts, net::redirect_error(net::use_awaitable, ec));
-    }
+    std::array<net::const_buffer, 2> parts{net::buffer(req.head), net::buffer(req.body)};
+    co_await net::async_write(call.conn->stream, parts, net::redirect_error(net::use_awaitable, ec));
     if (!ec) {
       call.parser.emplace();
       call.parser->header_limit(64 * 1024);

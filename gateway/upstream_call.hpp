@@ -15,6 +15,7 @@
 #include <boost/beast/http/string_body.hpp>
 
 #include "gateway/client_watch.hpp"
+#include "gateway/upstream_request.hpp"
 #include "gateway/worker_context.hpp"
 
 namespace slipway {
@@ -51,8 +52,7 @@ struct UpstreamCall {
 };
 
 boost::asio::awaitable<void> start_upstream_call(WorkerContext& ctx, const VariantRuntime& variant,
-                                                 const config::Config& cfg,
-                                                 const boost::beast::http::request<boost::beast::http::string_body>& req,
+                                                 const config::Config& cfg, const UpstreamRequest& req,
                                                  Clock::time_point deadline, ClientWatch& watch, UpstreamCall& call);
 
 // Time left for one operation: the phase's own timeout, cut by the exchange's total deadline.
