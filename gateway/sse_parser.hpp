@@ -37,6 +37,7 @@ class SseParser {
   std::size_t consumed_ = 0;     // bytes of buffer_ already returned as events
   std::size_t scan_from_ = 0;    // where to resume looking for the blank line
   std::size_t max_event_bytes_;
+  bool saw_cr_ = false;          // a '\r' was fed: lines may end in "\r" or "\r\n", not only "\n"
 };
 
 }  // namespace slipway

@@ -32,6 +32,7 @@ const std::string kStream =
     "data: {\"id\":\"c1\",\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\\\"a\\\"\"}}]}}]}\n\n"
     ": a comment line\n\n"
     "event: message\r\ndata: line one\r\ndata: line two\r\n\r\n"
+    "data: bare\rdata: cr\r\r"  // lines may end in a bare '\r' too
     "data:no-space\n\n"
     "data: [DONE]\n\n";
 const std::vector<std::string> kExpected = {
@@ -39,6 +40,7 @@ const std::vector<std::string> kExpected = {
     "{\"id\":\"c1\",\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\\\"a\\\"\"}}]}}]}",
     "",
     "line one\nline two",
+    "bare\ncr",
     "no-space",
     "[DONE]"};
 }  // namespace
