@@ -85,6 +85,9 @@ inline uint16_t type_bit(simdjson::dom::element_type t) {
 // certain answer.
 struct Ctx {
   bool undecided = false;
+  bool nul_possible = true;  // strings_may_hold_nul() of the instance's text
+  // A string value as valijson sees it: up to its first NUL byte, which only a "\u0000" escape can put there.
+  std::string_view str(std::string_view s) const { return nul_possible ? c_str_view(s) : s; }
   bool give_up() {
     undecided = true;
     return false;
@@ -646,7 +649,7 @@ bool equal(const CheckTree::Value& a, element b, Ctx& ctx) {
     case K::number: return is_number(b.type()) && as_double(b) == a.d;
     case K::uint_number: return false;
     case K::string:
-      return b.type() == element_type::STRING && c_str_view(b.get_string().value_unsafe()) == a.s;
+      return b.type() == element_type::STRING && ctx.str(b.get_string().value_unsafe()) == a.s;
     case K::array: {
       if (b.type() != element_type::ARRAY) return false;
       auto arr = array_of(b);
@@ -684,7 +687,7 @@ bool equal(element a, element b, Ctx& ctx) {
     case element_type::UINT64: return false;
     case element_type::STRING:
       return tb == element_type::STRING &&
-             c_str_view(a.get_string().value_unsafe()) == c_str_view(b.get_string().value_unsafe());
+             ctx.str(a.get_string().value_unsafe()) == ctx.str(b.get_string().value_unsafe());
     case element_type::ARRAY: {
       if (tb != element_type::ARRAY) return false;
       auto x = array_of(a), y = array_of(b);
@@ -719,6 +722,8 @@ struct CheckWalker {
   const CheckTree& t;
   Ctx& ctx;
 
+  std::string_view str(element v) const { return ctx.str(v.get_string().value_unsafe()); }
+
   bool node(uint32_t id, element v) {
     if (id == kNone) return true;
     const CheckTree::Node& n = t.nodes_[id];
@@ -736,7 +741,7 @@ struct CheckWalker {
         const auto& values = t.value_lists_[c.a];
         // Scalars (the common case: an enum of strings) are read once, not once per candidate value.
         if (type == element_type::STRING) {
-          std::string_view s = c_str_view(v.get_string().value_unsafe());
+          std::string_view s = str(v);
           for (const auto& val : values)
             if (val.kind == CheckTree::Value::string && val.s == s) return true;
           return false;
@@ -754,15 +759,15 @@ struct CheckWalker {
       case Op::min_length:
       case Op::max_length: {
         if (type != element_type::STRING) return true;
-        uint64_t len = u8_length(c_str_view(v.get_string().value_unsafe()));
+        uint64_t len = u8_length(str(v));
         return c.op == Op::min_length ? len >= c.n : len <= c.n;
       }
       case Op::pattern:
         if (type != element_type::STRING) return true;
-        return RE2::PartialMatch(c_str_view(v.get_string().value_unsafe()), *t.regexes_[c.a]);
+        return RE2::PartialMatch(str(v), *t.regexes_[c.a]);
       case Op::format:
         if (type != element_type::STRING) return true;
-        return check_format(c.format, c_str_view(v.get_string().value_unsafe()));
+        return check_format(c.format, str(v));
       case Op::minimum:
       case Op::maximum: {
         if (!is_number(type)) return true;
@@ -929,8 +934,24 @@ struct CheckWalker {
   }
 };
 
-FastVerdict CheckTree::check(element instance) const {
+bool strings_may_hold_nul(std::string_view json_text) {
+  // Escape by escape, with memchr for the backslashes (most texts have few): memmem over the whole text cost
+  // as much as the memchr per string it saves.
+  const char* p = json_text.data();
+  const char* const end = p + json_text.size();
+  while (p < end) {
+    const void* backslash = std::memchr(p, '\\', static_cast<size_t>(end - p));
+    if (!backslash) return false;
+    p = static_cast<const char*>(backslash);
+    if (end - p >= 6 && std::memcmp(p + 1, "u0000", 5) == 0) return true;
+    p += 2;  // past the escaped character (the hex digits of a \uXXXX hold no backslash)
+  }
+  return false;
+}
+
+FastVerdict CheckTree::check(element instance, bool strings_may_hold_nul) const {
   Ctx ctx;
+  ctx.nul_possible = strings_may_hold_nul;
   CheckWalker w{*this, ctx};
   bool ok = w.node(0, instance);
   if (ctx.undecided) return FastVerdict::undecided;

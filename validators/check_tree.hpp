@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <simdjson.h>
@@ -35,13 +36,20 @@ inline constexpr size_t kFastPathMaxDepth = 128;
 // saw (several times its size), so this bounds a Validator's memory. Larger texts take the valijson path.
 inline constexpr size_t kFastPathMaxBytes = 256 * 1024;
 
+// Whether a string of this JSON text can hold a NUL byte once parsed: only a "\u0000" escape can put one
+// there (a raw control character is not valid JSON). `json_text` must be valid JSON (escapes are walked
+// two bytes at a time, so "\\u0000", an escaped backslash, is told apart).
+bool strings_may_hold_nul(std::string_view json_text);
+
 class CheckTree {
  public:
   // Compiles valijson's schema. Returns null and says why when a keyword has no fast-path equivalent
   // (patternProperties, propertyNames, draft-3 schema types, ...): such schemas always use valijson.
   static std::shared_ptr<const CheckTree> build(const valijson::Subschema& root, std::string& why_not);
 
-  FastVerdict check(simdjson::dom::element instance) const;
+  // `strings_may_hold_nul`: strings_may_hold_nul(the instance's JSON text). When false, strings are compared
+  // whole without looking for the NUL byte valijson would stop at (a memchr per string value).
+  FastVerdict check(simdjson::dom::element instance, bool strings_may_hold_nul) const;
 
   size_t node_count() const;
 

@@ -23,7 +23,7 @@ FastVerdict arguments_fast(simdjson::dom::parser* parser, const ToolSpec& spec, 
   if (parsed.error()) return FastVerdict::undecided;
   simdjson::dom::element root = parsed.value_unsafe();
   if (!root.is_object()) return FastVerdict::undecided;
-  return spec.parameters->tree->check(root);
+  return spec.parameters->tree->check(root, strings_may_hold_nul(args));
 }
 
 }  // namespace

@@ -86,7 +86,7 @@ FastVerdict Validator::structured_output_fast(const Expectations& x, std::string
   simdjson::dom::element root = parsed.value_unsafe();
   container = root.is_object() || root.is_array();
   if (!tree) return root.is_object() ? FastVerdict::valid : FastVerdict::undecided;
-  return tree->check(root);
+  return tree->check(root, strings_may_hold_nul(content));
 }
 
 void Validator::validate_choice(const Expectations& x, const AssembledChoice& c, bool too_large,

@@ -76,7 +76,7 @@ class Differ {
     auto r = parser_.parse(text.data(), text.size(), true);
     if (r.error() || !parse_json_text(text, doc, err)) return p;
     p.parsed = true;
-    p.fast = schema.tree->check(r.value_unsafe());
+    p.fast = schema.tree->check(r.value_unsafe(), strings_may_hold_nul(text));
     std::vector<SchemaError> errors;
     p.reference = validate_against(reference_, schema, doc, errors);
     return p;
@@ -502,7 +502,7 @@ TEST_CASE("check tree: answers on hand-picked instances", "[validators][check_tr
     simdjson::dom::parser p;
     auto r = p.parse(std::string(instance));
     REQUIRE(!r.error());
-    return h->tree->check(r.value_unsafe());
+    return h->tree->check(r.value_unsafe(), strings_may_hold_nul(instance));
   };
   // valijson's notion of an integer is a Boost.JSON int64: 1.0 is not one.
   CHECK(verdict(R"({"type":"integer"})", "1") == FastVerdict::valid);
@@ -569,4 +569,14 @@ TEST_CASE("outputs larger than the fast path's cap take the valijson path, same 
   Verdict verdict = v.validate(x, assemble_completion(body_of(bad)));
   REQUIRE_FALSE(verdict.ok());
   CHECK(verdict.findings[0].path == "/12345");
+}
+
+TEST_CASE("strings_may_hold_nul finds the one escape that puts a NUL in a string", "[validators][check_tree]") {
+  CHECK(strings_may_hold_nul(R"({"a":"x\u0000y"})"));
+  CHECK(strings_may_hold_nul(R"(["\\\u0000"])"));        // an escaped backslash, then the NUL escape
+  CHECK_FALSE(strings_may_hold_nul(R"(["\\u0000"])"));   // an escaped backslash, then the text "u0000"
+  CHECK_FALSE(strings_may_hold_nul(R"({"a":"\"u0000\n"})"));
+  CHECK_FALSE(strings_may_hold_nul(R"({"a":"\u0001"})"));
+  CHECK_FALSE(strings_may_hold_nul("[1,2,3]"));
+  CHECK_FALSE(strings_may_hold_nul(""));
 }
