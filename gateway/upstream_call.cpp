@@ -8,7 +8,6 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
 
 namespace slipway {
 
@@ -38,9 +37,6 @@ void UpstreamCall::release_endpoint() {
 
 namespace {
 bool is_timeout(const boost::system::error_code& ec) { return ec == beast::error::timeout; }
-
-std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
-
 }  // namespace
 
 net::awaitable<void> start_upstream_call(WorkerContext& ctx, const VariantRuntime& variant, const config::Config& cfg,

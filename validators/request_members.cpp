@@ -18,9 +18,10 @@ constexpr size_t kMaxBodyBytes = 256 * 1024;
 constexpr size_t kMaxDepth = 256;          // under parse_expectations' 512: deeper bodies take the old path
 constexpr size_t npos = std::string_view::npos;
 
-int index_of(const std::array<std::string_view, kRequestMembersRead.size()>& set, std::string_view k) {
-  for (size_t i = 0; i < set.size(); ++i)
-    if (set[i] == k) return static_cast<int>(i);
+// The index of a member parse_expectations reads, or -1.
+int read_member_index(std::string_view k) {
+  for (size_t i = 0; i < kRequestMembersRead.size(); ++i)
+    if (kRequestMembersRead[i] == k) return static_cast<int>(i);
   return -1;
 }
 
@@ -106,7 +107,7 @@ std::optional<RequestMemberTexts> scan_request_members(std::string_view body) {
     p = skip_ws(body, p + 1);
     size_t v_end = value_end(body, p);
     if (v_end == npos) return std::nullopt;
-    if (int which = index_of(kRequestMembersRead, key); which >= 0)
+    if (int which = read_member_index(key); which >= 0)
       out.read.push_back({static_cast<uint8_t>(which), body.substr(p, v_end - p)});
     else if (key == "messages")
       out.has_messages = true;
