@@ -148,8 +148,8 @@ net::awaitable<void> AdminServer::session(tcp::socket socket) {
     const auto& admin_cfg = store_.current()->config->admin;
     stream.expires_after(admin_cfg && admin_cfg->tls ? admin_cfg->tls->handshake_timeout
                                                      : config::ServerTls{}.handshake_timeout);
-    co_await stream.start_tls(std::move(tls)).async_handshake(net::ssl::stream_base::server,
-                                                              net::redirect_error(net::use_awaitable, ec));
+    stream.start_tls(std::move(tls));
+    co_await stream.handshake(net::ssl::stream_base::server, ec);
     if (ec) {
       log_tls_handshake_failure(log_, "admin", client, tls_failure_reason(ec, stream.tls()));
       co_return;

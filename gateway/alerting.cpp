@@ -30,7 +30,6 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
@@ -194,7 +193,7 @@ net::awaitable<Outcome> post_once(Request req) {
 
   TcpOrTlsStream stream(ex);  // its reads and writes are compiled once, in tls_stream.cpp
   stream.expires_at(deadline);  // covers connect, write and read
-  co_await stream.tcp().async_connect(results, net::redirect_error(net::use_awaitable, ec));
+  co_await stream.connect(TcpOrTlsStream::Endpoints(results.begin(), results.end()), ec);
   if (ec) co_return Outcome{false, 0, ec == beast::error::timeout ? "timeout connecting" : "connect: " + ec.message()};
 
   http::request<http::string_body> msg{http::verb::post, target, 11};

@@ -35,14 +35,14 @@ net::awaitable<std::string> probe_once(const config::Endpoint& ep, const std::st
   if (ec) co_return "resolve: " + ec.message();
   TcpOrTlsStream stream(ex);
   stream.expires_after(timeout);
-  co_await stream.tcp().async_connect(results, net::redirect_error(net::use_awaitable, ec));
+  co_await stream.connect(TcpOrTlsStream::Endpoints(results.begin(), results.end()), ec);
   if (ec) co_return "connect: " + ec.message();
   if (ep.tls) {
     TlsContextPtr context = tls.upstream();
     if (!context) co_return "no TLS context for https:// endpoints";
     auto& s = stream.start_tls(std::move(context));
     prepare_client_handshake(s, ep.host, tls.upstream_verifies());
-    co_await s.async_handshake(net::ssl::stream_base::client, net::redirect_error(net::use_awaitable, ec));
+    co_await stream.handshake(net::ssl::stream_base::client, ec);
     if (ec) co_return "tls handshake: " + tls_failure_reason(ec, &s);
   }
   http::request<http::empty_body> req{http::verb::get, path, 11};

@@ -4,11 +4,9 @@
 
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl/stream_base.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
@@ -25,30 +23,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 
 namespace {
-
-// A deadline for reading one request. Unlike tcp_stream's own timeout it only cancels the read, so
-// the client can still be told "408" instead of seeing its connection vanish.
-class ReadDeadline {
- public:
-  ReadDeadline(TcpOrTlsStream& stream, Clock::duration limit)
-      : timer_(stream.get_executor()), fired_(std::make_shared<bool>(false)) {
-    timer_.expires_after(limit);
-    auto fired = fired_;
-    auto* socket = &stream.socket();
-    timer_.async_wait([fired, socket](boost::system::error_code ec) {
-      if (ec) return;
-      *fired = true;
-      boost::system::error_code ignored;
-      socket->cancel(ignored);
-    });
-  }
-  ~ReadDeadline() { timer_.cancel(); }
-  bool fired() const { return *fired_; }
-
- private:
-  net::steady_timer timer_;
-  std::shared_ptr<bool> fired_;
-};
 
 struct ReadFailure {
   int status;
@@ -103,7 +77,7 @@ net::awaitable<bool> accept_tls(WorkerContext& ctx, TcpOrTlsStream& client, TlsC
   auto& stream = client.start_tls(std::move(tls));
   boost::system::error_code ec;
   client.expires_after(limit);
-  co_await stream.async_handshake(net::ssl::stream_base::server, net::redirect_error(net::use_awaitable, ec));
+  co_await client.handshake(net::ssl::stream_base::server, ec);
   client.expires_never();
   if (!ec) co_return true;
   boost::system::error_code peer_ec;
@@ -117,7 +91,7 @@ net::awaitable<bool> accept_tls(WorkerContext& ctx, TcpOrTlsStream& client, TlsC
     std::string res = "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nconnection: close\r\n"
                       "content-length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
     client.expires_after(std::chrono::seconds(2));
-    co_await net::async_write(client.tcp(), net::buffer(res), net::redirect_error(net::use_awaitable, ec));
+    co_await client.write_unencrypted(net::buffer(res), ec);
     client.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
   }
   client.close();
@@ -160,18 +134,18 @@ net::awaitable<void> run_session(WorkerContext& ctx, net::ip::tcp::socket socket
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
     parser.body_limit(limits.max_body_bytes);
-    bool timed_out = false;
-    {
-      ReadDeadline deadline(client, limits.read_timeout);
-      co_await http::async_read_header(client, buffer, parser, net::redirect_error(net::use_awaitable, ec));
-      if (!ec && expects_continue(parser) && !parser.is_done()) {
-        static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
-        co_await net::async_write(client, net::buffer(cont), net::redirect_error(net::use_awaitable, ec));
-      }
-      if (!ec && !parser.is_done())
-        co_await http::async_read(client, buffer, parser, net::redirect_error(net::use_awaitable, ec));
-      timed_out = deadline.fired();
+    // A deadline for reading one request that only cancels the read, so the client can still be told
+    // "408" instead of seeing its connection vanish.
+    client.expires_after(limits.read_timeout, DeadlineAction::cancel);
+    co_await http::async_read_header(client, buffer, parser, net::redirect_error(net::use_awaitable, ec));
+    if (!ec && expects_continue(parser) && !parser.is_done()) {
+      static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
+      co_await net::async_write(client, net::buffer(cont), net::redirect_error(net::use_awaitable, ec));
     }
+    if (!ec && !parser.is_done())
+      co_await http::async_read(client, buffer, parser, net::redirect_error(net::use_awaitable, ec));
+    const bool timed_out = client.timed_out();
+    client.expires_never();
     if (ec) {
       bool nothing_to_answer = (ec == http::error::end_of_stream || ec == net::error::eof ||
                                 ec == net::error::connection_reset) && !timed_out;

@@ -1,37 +1,105 @@
 #include "gateway/tls_stream.hpp"
 
 #include <boost/asio/bind_executor.hpp>
+#include <boost/asio/connect.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/error.hpp>
 
 namespace slipway {
 
 namespace net = boost::asio;
 
+namespace {
+
+// Completes one read or write: the deadline's bookkeeping, then the caller's handler. It keeps the
+// caller's allocator (the coroutine's recycled frames) and cancellation slot.
+struct DeadlineHandler {
+  std::shared_ptr<ConnectionDeadline::State> deadline;
+  net::any_completion_handler<void(boost::system::error_code, std::size_t)> handler;
+
+  using allocator_type = net::any_completion_handler_allocator<void, void(boost::system::error_code, std::size_t)>;
+  allocator_type get_allocator() const noexcept { return handler.get_allocator(); }
+  using cancellation_slot_type = net::cancellation_slot;
+  cancellation_slot_type get_cancellation_slot() const noexcept { return handler.get_cancellation_slot(); }
+
+  void operator()(boost::system::error_code ec, std::size_t n) {
+    ConnectionDeadline::end_op(*deadline, ec);
+    std::move(handler)(ec, n);
+  }
+};
+
+// Brackets a coroutine's operation with the deadline's bookkeeping.
+class CountedOp {
+ public:
+  explicit CountedOp(ConnectionDeadline& d) : deadline_(d) { d.begin_op(); }
+  void end(boost::system::error_code& ec) {
+    if (ended_) return;
+    ended_ = true;
+    deadline_.end_op(ec);
+  }
+  ~CountedOp() {
+    boost::system::error_code ignored;
+    end(ignored);
+  }
+
+ private:
+  ConnectionDeadline& deadline_;
+  bool ended_ = false;
+};
+
+}  // namespace
+
 // The erased handler is bound to the connection's own executor: Boost 1.81's any_completion_executor
 // cannot be required to be blocking.never, which the streams' posted completions ask of it (and a
 // connection's operations all run on its worker's io_context anyway).
 void TcpOrTlsStream::erased_read_some(BufferArray<net::mutable_buffer> buffers, IoHandler handler) {
-  auto bound = net::bind_executor(tcp_.get_executor(), std::move(handler));
+  deadline_.begin_op();
+  auto bound = net::bind_executor(socket_.get_executor(), DeadlineHandler{deadline_.state(), std::move(handler)});
   if (tls_) tls_->async_read_some(buffers, std::move(bound));
-  else tcp_.async_read_some(buffers, std::move(bound));
+  else socket_.async_read_some(buffers, std::move(bound));
 }
 
 void TcpOrTlsStream::erased_write_some(BufferArray<net::const_buffer> buffers, IoHandler handler) {
-  auto bound = net::bind_executor(tcp_.get_executor(), std::move(handler));
+  deadline_.begin_op();
+  auto bound = net::bind_executor(socket_.get_executor(), DeadlineHandler{deadline_.state(), std::move(handler)});
   if (tls_) tls_->async_write_some(buffers, std::move(bound));
-  else tcp_.async_write_some(buffers, std::move(bound));
+  else socket_.async_write_some(buffers, std::move(bound));
+}
+
+net::awaitable<void> TcpOrTlsStream::connect(const Endpoints& targets, boost::system::error_code& ec) {
+  CountedOp op(deadline_);
+  co_await net::async_connect(socket_, targets, net::redirect_error(net::use_awaitable, ec));
+  op.end(ec);
+}
+
+net::awaitable<void> TcpOrTlsStream::handshake(net::ssl::stream_base::handshake_type type, boost::system::error_code& ec) {
+  if (!tls_) {
+    ec = net::error::no_protocol_option;
+    co_return;
+  }
+  CountedOp op(deadline_);
+  co_await tls_->async_handshake(type, net::redirect_error(net::use_awaitable, ec));
+  op.end(ec);
+}
+
+net::awaitable<void> TcpOrTlsStream::write_unencrypted(net::const_buffer bytes, boost::system::error_code& ec) {
+  CountedOp op(deadline_);
+  co_await net::async_write(socket_, bytes, net::redirect_error(net::use_awaitable, ec));
+  op.end(ec);
 }
 
 net::awaitable<void> TcpOrTlsStream::shutdown_and_close(std::chrono::steady_clock::duration limit) {
   boost::system::error_code ec;
   if (tls_) {
-    tcp_.expires_after(limit);
+    deadline_.expires_after(limit);
+    CountedOp op(deadline_);
     co_await tls_->async_shutdown(net::redirect_error(net::use_awaitable, ec));
   } else {
-    tcp_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+    socket_.shutdown(net::ip::tcp::socket::shutdown_send, ec);
   }
-  tcp_.close();
+  close();
 }
 
 }  // namespace slipway

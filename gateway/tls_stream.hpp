@@ -1,7 +1,7 @@
 // One connection that is plain TCP or TLS, decided when it is set up (docs/tls.md). Beast's HTTP
-// reads and writes take it like any stream; the rest of the gateway keeps using tcp_stream's deadlines
-// (expires_after / expires_never, which bound the TLS records' I/O too) and the raw socket (readiness
-// waits, no_delay).
+// reads and writes take it like any stream. Its deadlines (expires_after / expires_at / expires_never)
+// bound its reads, writes, connect and TLS handshake as Beast's tcp_stream bounds its own, ending them with
+// beast::error::timeout; they are kept by a ConnectionDeadline, which does not arm a timer per operation.
 #pragma once
 
 #include <array>
@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/async_result.hpp>
@@ -16,43 +17,67 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/asio/ssl/stream_base.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+
+#include "gateway/connection_deadline.hpp"
 
 namespace slipway {
 
 class TcpOrTlsStream {
  public:
-  using executor_type = boost::beast::tcp_stream::executor_type;
-  using tls_stream_type = boost::beast::ssl_stream<boost::beast::tcp_stream&>;
+  using executor_type = boost::asio::any_io_executor;
+  using tls_stream_type = boost::beast::ssl_stream<boost::asio::ip::tcp::socket&>;
+  using Endpoints = std::vector<boost::asio::ip::tcp::endpoint>;
 
-  explicit TcpOrTlsStream(const executor_type& ex) : tcp_(ex) {}
-  explicit TcpOrTlsStream(boost::asio::ip::tcp::socket socket) : tcp_(std::move(socket)) {}
-  // The TLS layer refers to tcp_: the stream stays where it was made.
+  explicit TcpOrTlsStream(const executor_type& ex) : socket_(ex), deadline_(ex, socket_) {}
+  explicit TcpOrTlsStream(boost::asio::ip::tcp::socket socket)
+      : socket_(std::move(socket)), deadline_(socket_.get_executor(), socket_) {}
+  // The TLS layer and the deadline refer to socket_: the stream stays where it was made.
   TcpOrTlsStream(const TcpOrTlsStream&) = delete;
   TcpOrTlsStream& operator=(const TcpOrTlsStream&) = delete;
 
-  executor_type get_executor() noexcept { return tcp_.get_executor(); }
-  boost::beast::tcp_stream& tcp() noexcept { return tcp_; }
-  boost::asio::ip::tcp::socket& socket() noexcept { return tcp_.socket(); }
-  void expires_after(std::chrono::steady_clock::duration d) { tcp_.expires_after(d); }
-  void expires_at(std::chrono::steady_clock::time_point t) { tcp_.expires_at(t); }
-  void expires_never() { tcp_.expires_never(); }
-  void cancel() { tcp_.cancel(); }
-  void close() { tcp_.close(); }
+  executor_type get_executor() noexcept { return socket_.get_executor(); }
+  boost::asio::ip::tcp::socket& socket() noexcept { return socket_; }
+  // With DeadlineAction::cancel a deadline that passes cancels the pending reads and writes but keeps
+  // the connection open (to answer 408 on it).
+  void expires_after(std::chrono::steady_clock::duration d, DeadlineAction action = DeadlineAction::close) {
+    deadline_.expires_after(d, action);
+  }
+  void expires_at(std::chrono::steady_clock::time_point t) { deadline_.expires_at(t); }
+  void expires_never() { deadline_.expires_never(); }
+  // The last deadline ended an operation (reset when a deadline is set).
+  bool timed_out() const noexcept { return deadline_.timed_out(); }
+  void cancel() {
+    boost::system::error_code ignored;
+    socket_.cancel(ignored);
+  }
+  void close() {
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+  }
+
+  // Connects to the first of `targets` that accepts, under the deadline.
+  boost::asio::awaitable<void> connect(const Endpoints& targets, boost::system::error_code& ec);
+  // The TLS handshake (after start_tls), under the deadline.
+  boost::asio::awaitable<void> handshake(boost::asio::ssl::stream_base::handshake_type type,
+                                         boost::system::error_code& ec);
+  // Bytes straight onto the TCP connection, past any TLS layer (a plain-HTTP answer to a client that
+  // spoke plain HTTP to a TLS port), under the deadline.
+  boost::asio::awaitable<void> write_unencrypted(boost::asio::const_buffer bytes, boost::system::error_code& ec);
 
   bool is_tls() const noexcept { return tls_.has_value(); }
   // Puts TLS over the connection (before its handshake). `context` lives as long as the stream, so a
   // reload that replaces the certificate never pulls it from under an open connection.
   tls_stream_type& start_tls(std::shared_ptr<boost::asio::ssl::context> context) {
     context_ = std::move(context);
-    return tls_.emplace(tcp_, *context_);
+    return tls_.emplace(socket_, *context_);
   }
   tls_stream_type* tls() noexcept { return tls_ ? &*tls_ : nullptr; }
 
   // Reads and writes go through one type-erased, out-of-line function per direction: Beast's composed
-  // operations call these with a different handler type at every call site, and instantiating the TCP
-  // stream's timed operations and OpenSSL's record state machine for each of them made the gateway's
+  // operations call these with a different handler type at every call site, and instantiating the
+  // deadline's bookkeeping and OpenSSL's record state machine for each of them made the gateway's
   // build several times slower (relay.cpp: 91 s at -O2, far more under the sanitizers). One handler
   // allocation per read or write is small next to its system call.
   template <class MutableBufferSequence, class Token>
@@ -99,7 +124,8 @@ class TcpOrTlsStream {
   void erased_read_some(BufferArray<boost::asio::mutable_buffer> buffers, IoHandler handler);
   void erased_write_some(BufferArray<boost::asio::const_buffer> buffers, IoHandler handler);
 
-  boost::beast::tcp_stream tcp_;
+  boost::asio::ip::tcp::socket socket_;
+  ConnectionDeadline deadline_;
   std::shared_ptr<boost::asio::ssl::context> context_;
   std::optional<tls_stream_type> tls_;
 };

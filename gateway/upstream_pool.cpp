@@ -66,7 +66,7 @@ net::awaitable<std::unique_ptr<UpstreamConnection>> UpstreamPool::acquire(const 
     for (const auto& r : results) targets.push_back(r.endpoint());
   }
   conn->stream.expires_after(connect_timeout);
-  co_await conn->stream.tcp().async_connect(targets, net::redirect_error(net::use_awaitable, ec));
+  co_await conn->stream.connect(targets, ec);
   if (ec) co_return nullptr;
   conn->stream.socket().set_option(tcp::no_delay(true), addr_ec);
   if (cfg.tls) {
@@ -79,7 +79,7 @@ net::awaitable<std::unique_ptr<UpstreamConnection>> UpstreamPool::acquire(const 
     prepare_client_handshake(tls, cfg.host, tls_->upstream_verifies());
     // Still under the connect deadline: a backend that accepts but never completes the handshake is a
     // connect failure like a refused connection.
-    co_await tls.async_handshake(net::ssl::stream_base::client, net::redirect_error(net::use_awaitable, ec));
+    co_await conn->stream.handshake(net::ssl::stream_base::client, ec);
     if (ec) {
       if (log_) log_tls_handshake_failure(*log_, "upstream", ep.label(), tls_failure_reason(ec, &tls));
       co_return nullptr;
