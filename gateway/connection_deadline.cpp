@@ -45,7 +45,10 @@ void on_timer(const std::shared_ptr<State>& state, boost::system::error_code ec)
     return;
   }
   if (s.pending > 0) act(s);
-  else s.expired = true;
+  // A cancelled connection stays open, and its deadline stays passed: the next operation that has to wait
+  // is cancelled too. (Without this, a read begun by the handler of one that had just completed when the
+  // deadline was acted on would wait with no timer at all.)
+  if (s.pending == 0 || s.action == DeadlineAction::cancel) s.expired = true;
 }
 
 void arm(const std::shared_ptr<State>& state, clock::time_point at) {

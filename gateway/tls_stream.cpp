@@ -58,6 +58,7 @@ void TcpOrTlsStream::erased_read_some(BufferArray<net::mutable_buffer> buffers, 
   deadline_.begin_op();
   auto bound = net::bind_executor(socket_.get_executor(), DeadlineHandler{deadline_.state(), std::move(handler)});
   if (tls_) tls_->async_read_some(buffers, std::move(bound));
+  else if (buffers.count <= 1) socket_.async_read_some(buffers.items[0], std::move(bound));
   else socket_.async_read_some(buffers, std::move(bound));
 }
 
@@ -65,6 +66,7 @@ void TcpOrTlsStream::erased_write_some(BufferArray<net::const_buffer> buffers, I
   deadline_.begin_op();
   auto bound = net::bind_executor(socket_.get_executor(), DeadlineHandler{deadline_.state(), std::move(handler)});
   if (tls_) tls_->async_write_some(buffers, std::move(bound));
+  else if (buffers.count <= 1) socket_.async_write_some(buffers.items[0], std::move(bound));
   else socket_.async_write_some(buffers, std::move(bound));
 }
 

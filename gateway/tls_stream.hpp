@@ -106,18 +106,24 @@ class TcpOrTlsStream {
   // Up to this many buffers of a sequence go into one TLS read or write; the *_some operations may move
   // fewer bytes than asked, and the composed operations calling them loop for the rest.
   static constexpr std::size_t kMaxBuffers = 16;
+  // The non-empty buffers of a sequence, as a buffer sequence of exactly those (a system call is given
+  // no empty iovec entries; one buffer goes to recv/send rather than recvmsg/sendmsg).
   template <class Buffer>
-  using BufferArray = std::array<Buffer, kMaxBuffers>;
+  struct BufferArray {
+    std::array<Buffer, kMaxBuffers> items{};
+    std::size_t count = 0;
+    const Buffer* begin() const noexcept { return items.data(); }
+    const Buffer* end() const noexcept { return items.data() + count; }
+  };
   using IoHandler = boost::asio::any_completion_handler<void(boost::system::error_code, std::size_t)>;
 
   template <class Buffer, class Sequence>
   static BufferArray<Buffer> first_buffers(const Sequence& seq) {
-    BufferArray<Buffer> out{};
-    std::size_t n = 0;
+    BufferArray<Buffer> out;
     for (auto it = boost::asio::buffer_sequence_begin(seq), end = boost::asio::buffer_sequence_end(seq);
-         it != end && n < kMaxBuffers; ++it) {
+         it != end && out.count < kMaxBuffers; ++it) {
       Buffer b(*it);
-      if (b.size() != 0) out[n++] = b;
+      if (b.size() != 0) out.items[out.count++] = b;
     }
     return out;
   }

@@ -115,6 +115,33 @@ TEST_CASE("with DeadlineAction::cancel a timed-out read leaves the connection us
   CHECK(std::string_view(got, 4) == "late");
 }
 
+TEST_CASE("in cancel mode a passed deadline also ends the next read, until a new deadline is set") {
+  Pair p;
+  char buf[16];
+  ReadResult first;
+  p.ours->expires_after(30ms, DeadlineAction::cancel);
+  start_read(p, first, buf);
+  run_until(p, first.done, 3s);
+  REQUIRE(first.done);
+  CHECK(first.ec == boost::beast::error::timeout);
+  // A read begun after the deadline was acted on (as Beast's parser loop begins its next read) must not
+  // wait without a timer.
+  ReadResult second;
+  start_read(p, second, buf);
+  run_until(p, second.done, 3s);
+  REQUIRE(second.done);
+  CHECK(second.ec == boost::beast::error::timeout);
+  CHECK(second.took < 1s);
+  // A new deadline lets the connection be used again.
+  p.ours->expires_after(2s);
+  ReadResult third;
+  start_read(p, third, buf);
+  net::write(p.peer, net::buffer("x", 1));
+  run_until(p, third.done, 3s);
+  REQUIRE(third.done);
+  CHECK_FALSE(third.ec);
+}
+
 TEST_CASE("a deadline moved later does not fire at the earlier time") {
   Pair p;
   p.ours->expires_after(10s);
