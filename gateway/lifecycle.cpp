@@ -273,11 +273,21 @@ class RequestLife {
       co_await send_error(status, message, "", "upstream_error");
       co_return Attempt::done;
     }
+    const bool validate = expectations_ && status >= 200 && status < 300;
+    std::optional<validators::AssembledResponse> assembled;
     Usage usage;
-    if (parse_body_usage(ctx_.event_json, body, usage)) out_.usage = usage;
-    if (expectations_ && status >= 200 && status < 300) {
+    bool usage_found = false;
+    if (validate) {
+      // Parsed once for the validator, which reads the usage too.
+      assembled = validators::assemble_completion(body, cfg_.validation.max_assembled_bytes);
+      usage_found = assembled->usage.present;
+      usage = Usage{assembled->usage.prompt_tokens, assembled->usage.completion_tokens};
+    }
+    if (!usage_found) usage_found = parse_body_usage(ctx_.event_json, body, usage);
+    if (usage_found) out_.usage = usage;
+    if (validate) {
       auto& validator = ctx_.validator_for(cfg_.validation);
-      validators::Verdict verdict = validator.validate(*expectations_, keep_for_shadow(validators::assemble_completion(body, cfg_.validation.max_assembled_bytes), kind));
+      validators::Verdict verdict = validator.validate(*expectations_, keep_for_shadow(std::move(*assembled), kind));
       if (!verdict.ok()) {
         if (may_fall_back(kind)) {
           out_.fallback_reason = "canary_invalid";

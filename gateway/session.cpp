@@ -102,6 +102,51 @@ bool expects_continue(const http::request_parser<http::string_body>& p) {
   return beast::iequals(p.get()[http::field::expect], "100-continue");
 }
 
+// Reads one request into `parser`: what http::async_read_header then http::async_read do (Beast's
+// read_some_op: the same parser calls, read sizes and end-of-stream rules), without their composed
+// operations. Those post their completion even when the buffer already holds the whole request, as it
+// usually does: two trips through the scheduler and two coroutine resumptions per request. Answers
+// "Expect: 100-continue" once the header is in and the body is not.
+net::awaitable<void> read_request(TcpOrTlsStream& client, beast::flat_buffer& buffer,
+                                  http::request_parser<http::string_body>& parser, boost::system::error_code& ec) {
+  static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
+  parser.eager(true);
+  bool continue_checked = false;
+  for (;;) {
+    if (buffer.size() != 0) {
+      std::size_t used = parser.put(buffer.data(), ec);
+      buffer.consume(used);
+      if (!ec && parser.is_done()) co_return;
+      if (ec && ec != http::error::need_more) co_return;
+      const bool progressed = !ec && used != 0;
+      ec = {};
+      if (!continue_checked && parser.is_header_done()) {
+        continue_checked = true;
+        if (expects_continue(parser)) {
+          co_await net::async_write(client, net::buffer(cont), net::redirect_error(net::use_awaitable, ec));
+          if (ec) co_return;
+        }
+      }
+      if (progressed && buffer.size() != 0) continue;
+    }
+    // Beast's read size: at least 512 bytes, the buffer's spare capacity, at most 64 KiB.
+    std::size_t room = std::min<std::size_t>(std::max<std::size_t>(512, buffer.capacity() - buffer.size()), 65536);
+    std::size_t n = co_await client.async_read_some(buffer.prepare(room), net::redirect_error(net::use_awaitable, ec));
+    if (ec == net::error::eof) {
+      // A request cut short is malformed; a connection closed between requests is not an error.
+      if (!parser.got_some()) {
+        ec = http::error::end_of_stream;
+        co_return;
+      }
+      ec = {};
+      parser.put_eof(ec);
+      co_return;
+    }
+    if (ec) co_return;
+    buffer.commit(n);
+  }
+}
+
 }  // namespace
 
 net::awaitable<void> run_session(WorkerContext& ctx, net::ip::tcp::socket socket, TlsContextPtr tls) {
@@ -137,13 +182,7 @@ net::awaitable<void> run_session(WorkerContext& ctx, net::ip::tcp::socket socket
     // A deadline for reading one request that only cancels the read, so the client can still be told
     // "408" instead of seeing its connection vanish.
     client.expires_after(limits.read_timeout, DeadlineAction::cancel);
-    co_await http::async_read_header(client, buffer, parser, net::redirect_error(net::use_awaitable, ec));
-    if (!ec && expects_continue(parser) && !parser.is_done()) {
-      static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
-      co_await net::async_write(client, net::buffer(cont), net::redirect_error(net::use_awaitable, ec));
-    }
-    if (!ec && !parser.is_done())
-      co_await http::async_read(client, buffer, parser, net::redirect_error(net::use_awaitable, ec));
+    co_await read_request(client, buffer, parser, ec);
     const bool timed_out = client.timed_out();
     client.expires_never();
     if (ec) {

@@ -257,6 +257,38 @@ test('1,000 pipelined requests on one connection: 1,000 answers, in order, memor
   process.stderr.write(`  ${N} pipelined: ${(N / (ms / 1000)).toFixed(0)} req/s\n`);
 }));
 
+test('Expect: 100-continue: "100 Continue" once the header is in, then the answer to the body sent after it', withLogs(async () => {
+  const body = Buffer.from(JSON.stringify(chat('good', 'continue?', { max_tokens: 2 })));
+  const head = requestBytes({ headers: { expect: '100-continue', 'content-length': body.length, connection: 'close' } });
+  const { result } = await bounded(() => new Promise((resolve) => {
+    const parts = [];
+    let sentBody = false;
+    const sock = net.connect(gw.port, '127.0.0.1', () => sock.write(head));   // the header alone: curl's way
+    const timer = setTimeout(() => { sock.destroy(); resolve({ bytes: Buffer.concat(parts), sentBody, timedOut: true }); }, 5000);
+    sock.on('data', (d) => {
+      parts.push(d);
+      if (!sentBody && Buffer.concat(parts).includes('\r\n\r\n')) {
+        sentBody = true;
+        sock.write(body);
+      }
+    });
+    sock.on('close', () => { clearTimeout(timer); resolve({ bytes: Buffer.concat(parts), sentBody, timedOut: false }); });
+    sock.on('error', () => {});
+  }), { maxMs: 5000 });
+  const text = result.bytes.toString('latin1');
+  assert.ok(text.startsWith('HTTP/1.1 100 Continue\r\n\r\n'), `first bytes: ${JSON.stringify(text.slice(0, 60))}`);
+  assert.ok(result.sentBody && !result.timedOut);
+  const [answer] = parseResponses(result.bytes.subarray('HTTP/1.1 100 Continue\r\n\r\n'.length));
+  assert.equal(answer?.status, 200, text.slice(0, 300));
+  assert.equal(JSON.parse(answer.body.toString()).object, 'chat.completion');
+  // Header and body in one write: no interim answer is needed, and only the final one comes.
+  const whole = requestBytes({ body, headers: { expect: '100-continue', connection: 'close' } });
+  const x = await exchange(gw.port, whole, { timeoutMs: 5000 });
+  const answers = parseResponses(x.bytes);
+  assert.equal(answers.length, 1, x.bytes.toString('latin1').slice(0, 300));
+  assert.equal(answers[0].status, 200);
+}));
+
 test('a client that never reads an endless stream is cut off after timeouts.stream_idle, memory bounded', withLogs(async () => {
   const before = await scrape(gw);
   const openBefore = fb.openConnections;
