@@ -9,10 +9,10 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include "gateway/http_read.hpp"
 #include "gateway/http_util.hpp"
 #include "gateway/lifecycle.hpp"
 
@@ -102,49 +102,19 @@ bool expects_continue(const http::request_parser<http::string_body>& p) {
   return beast::iequals(p.get()[http::field::expect], "100-continue");
 }
 
-// Reads one request into `parser`: what http::async_read_header then http::async_read do (Beast's
-// read_some_op: the same parser calls, read sizes and end-of-stream rules), without their composed
-// operations. Those post their completion even when the buffer already holds the whole request, as it
-// usually does: two trips through the scheduler and two coroutine resumptions per request. Answers
-// "Expect: 100-continue" once the header is in and the body is not.
+// Reads one request into `parser`, answering "Expect: 100-continue" once the header is in and the body
+// is not.
 net::awaitable<void> read_request(TcpOrTlsStream& client, beast::flat_buffer& buffer,
                                   http::request_parser<http::string_body>& parser, boost::system::error_code& ec) {
-  static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
   parser.eager(true);
-  bool continue_checked = false;
-  for (;;) {
-    if (buffer.size() != 0) {
-      std::size_t used = parser.put(buffer.data(), ec);
-      buffer.consume(used);
-      if (!ec && parser.is_done()) co_return;
-      if (ec && ec != http::error::need_more) co_return;
-      const bool progressed = !ec && used != 0;
-      ec = {};
-      if (!continue_checked && parser.is_header_done()) {
-        continue_checked = true;
-        if (expects_continue(parser)) {
-          co_await net::async_write(client, net::buffer(cont), net::redirect_error(net::use_awaitable, ec));
-          if (ec) co_return;
-        }
-      }
-      if (progressed && buffer.size() != 0) continue;
-    }
-    // Beast's read size: at least 512 bytes, the buffer's spare capacity, at most 64 KiB.
-    std::size_t room = std::min<std::size_t>(std::max<std::size_t>(512, buffer.capacity() - buffer.size()), 65536);
-    std::size_t n = co_await client.async_read_some(buffer.prepare(room), net::redirect_error(net::use_awaitable, ec));
-    if (ec == net::error::eof) {
-      // A request cut short is malformed; a connection closed between requests is not an error.
-      if (!parser.got_some()) {
-        ec = http::error::end_of_stream;
-        co_return;
-      }
-      ec = {};
-      parser.put_eof(ec);
-      co_return;
-    }
+  co_await read_http(client, buffer, parser, ReadUntil::header, ec);
+  if (ec || parser.is_done()) co_return;
+  if (expects_continue(parser)) {
+    static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
+    co_await net::async_write(client, net::buffer(cont), net::redirect_error(net::use_awaitable, ec));
     if (ec) co_return;
-    buffer.commit(n);
   }
+  co_await read_http(client, buffer, parser, ReadUntil::message, ec);
 }
 
 }  // namespace

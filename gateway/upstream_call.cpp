@@ -7,7 +7,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
-#include <boost/beast/http/read.hpp>
+
+#include "gateway/http_read.hpp"
 
 namespace slipway {
 
@@ -87,8 +88,7 @@ net::awaitable<void> start_upstream_call(WorkerContext& ctx, const VariantRuntim
       call.parser.emplace();
       call.parser->header_limit(64 * 1024);
       call.parser->body_limit(std::numeric_limits<std::uint64_t>::max());
-      co_await http::async_read_header(call.conn->stream, call.conn->buffer, *call.parser,
-                                       net::redirect_error(net::use_awaitable, ec));
+      co_await read_http(call.conn->stream, call.conn->buffer, *call.parser, ReadUntil::header, ec);
     }
     if (watch.client_gone()) {
       watch.watch_upstream(nullptr);

@@ -1,7 +1,8 @@
 # Sourced by bench/syscalls.sh and bench/profile.sh: two simulators and one proxy under test, pinned as
 # bench/run.sh pins them (simulators and proxy on core 0, the load generator on core 1; nice -10 as root),
 # all stopped on exit. Needs BENCH, SIM_BIN, SLIPWAY_BIN, TARGET (slipway, slipway-noval, ...: the config
-# bench/configs/$TARGET.yaml; nginx; haproxy) and optionally PRELOAD (LD_PRELOAD for slipway). Sets WORK,
+# bench/configs/$TARGET.yaml; nginx; haproxy) and optionally PRELOAD (LD_PRELOAD for slipway) and WRAPPER
+# (a command slipway runs under, such as valgrind). Sets WORK,
 # PORT, LOAD (the load generator's prefix) and PROXY (the process to measure: nginx's worker, not its master).
 [[ -x $SIM_BIN ]] || { echo "no simulator at $SIM_BIN (--sim BIN; bench/run.sh builds one in build-bench/)" >&2; exit 1; }
 [[ $TARGET != slipway* || -x $SLIPWAY_BIN ]] || { echo "no slipway at $SLIPWAY_BIN (--slipway BIN)" >&2; exit 1; }
@@ -25,7 +26,7 @@ render() { sed -e "s|@DIR@|$WORK|g" -e "s|@PORT@|$PORT|g" -e "s|@BASELINE_PORT@|
 case $TARGET in
   slipway*) [[ -f $BENCH/configs/$TARGET.yaml ]] || { echo "no bench/configs/$TARGET.yaml" >&2; exit 2; }
             render "$BENCH/configs/$TARGET.yaml" "$WORK/s.yaml"
-            "${PIN[@]}" env ${PRELOAD:+LD_PRELOAD=$PRELOAD} "$SLIPWAY_BIN" --config "$WORK/s.yaml" >"$WORK/s.log" 2>&1 & ;;
+            "${PIN[@]}" env ${PRELOAD:+LD_PRELOAD=$PRELOAD} ${WRAPPER:-} "$SLIPWAY_BIN" --config "$WORK/s.yaml" >"$WORK/s.log" 2>&1 & ;;
   nginx) mkdir -p "$WORK/nginx"; render "$BENCH/configs/nginx.conf" "$WORK/nginx/nginx.conf"
          "${PIN[@]}" nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e stderr 2>"$WORK/nginx.err" & ;;
   haproxy) render "$BENCH/configs/haproxy.cfg" "$WORK/h.cfg"; "${PIN[@]}" haproxy -db -f "$WORK/h.cfg" >"$WORK/h.log" 2>&1 & ;;
