@@ -1,8 +1,10 @@
 #include "gateway/admission.hpp"
 
+#include "validators/json_members.hpp"
 #include "validators/verdict.hpp"
 
 #include <algorithm>
+#include <array>
 #include <vector>
 
 namespace slipway {
@@ -44,52 +46,59 @@ std::variant<RequestFacts, ClientError> admit_body(simdjson::dom::parser& parser
   simdjson::dom::object obj;
   if (root.get_object().get(obj)) return bad("The request body must be a JSON object.");
 
+  enum : std::size_t { kModel, kUser, kStream, kStreamOptions, kResponseFormat, kGuidedJson, kStructuredOutputs,
+                       kTools, kToolChoice, kMaxCompletionTokens, kMaxTokens, kMessages, kPrompt, kMemberCount };
+  static constexpr std::array<std::string_view, kMemberCount> kNames{
+      "model", "user", "stream", "stream_options", "response_format", "guided_json", "structured_outputs",
+      "tools", "tool_choice", "max_completion_tokens", "max_tokens", "messages", "prompt"};
+  const validators::JsonMembers<kMemberCount> m(obj, kNames);
+
   RequestFacts f;
   std::string_view sv;
   simdjson::dom::element el;
-  if (obj["model"].get(el)) return bad("Missing required parameter: 'model'.", "model", "missing_required_parameter");
+  if (!m.get(kModel, el)) return bad("Missing required parameter: 'model'.", "model", "missing_required_parameter");
   if (el.get_string().get(sv)) return bad("'model' must be a string.", "model");
   f.model = sv;
 
-  if (!obj["user"].get(el) && !el.get_string().get(sv)) f.user = sv;
-  if (!obj["stream"].get(el) && !el.is_null()) {
+  if (m.get(kUser, el) && !el.get_string().get(sv)) f.user = sv;
+  if (m.get_non_null(kStream, el)) {
     bool b;
     if (el.get_bool().get(b)) return bad("'stream' must be a boolean.", "stream");
     f.stream = b;
   }
-  if (!obj["stream_options"].get(el) && !el.is_null()) {
+  if (m.get_non_null(kStreamOptions, el)) {
     bool b;
     if (!el["include_usage"].get_bool().get(b)) f.client_wants_usage = b;
   }
-  if (!obj["response_format"].get(el) && !el.is_null()) {
+  if (m.get_non_null(kResponseFormat, el)) {
     f.asks_for_structure = true;
     if (!el["type"].get_string().get(sv)) f.response_format = sv;
   }
-  if (!obj["guided_json"].get(el) && !el.is_null()) f.guided_json = f.asks_for_structure = true;
-  if (!obj["structured_outputs"].get(el) && !el.is_null()) f.asks_for_structure = true;
+  if (m.get_non_null(kGuidedJson, el)) f.guided_json = f.asks_for_structure = true;
+  if (m.get_non_null(kStructuredOutputs, el)) f.asks_for_structure = true;
   simdjson::dom::array arr;
-  if (!obj["tools"].get(el) && !el.is_null()) {
+  if (m.get_non_null(kTools, el)) {
     f.asks_for_structure = true;
     if (el.get_array().get(arr)) return bad("'tools' must be an array.", "tools");
     f.tools = arr.size();
   }
-  if (!obj["tool_choice"].get(el) && !el.is_null()) {
+  if (m.get_non_null(kToolChoice, el)) {
     f.asks_for_structure = true;
     if (!el.get_string().get(sv)) f.tool_choice = sv;
     else if (!el["function"]["name"].get_string().get(sv)) f.tool_choice = sv;
   }
   int64_t n;
-  for (const char* key : {"max_completion_tokens", "max_tokens"})
-    if (!f.max_tokens && !obj[key].get(el) && !el.get_int64().get(n)) f.max_tokens = n;
+  for (std::size_t key : {kMaxCompletionTokens, kMaxTokens})
+    if (!f.max_tokens && m.get(key, el) && !el.get_int64().get(n)) f.max_tokens = n;
 
   if (chat) {
-    if (obj["messages"].get(el)) return bad("Missing required parameter: 'messages'.", "messages", "missing_required_parameter");
+    if (!m.get(kMessages, el)) return bad("Missing required parameter: 'messages'.", "messages", "missing_required_parameter");
     if (el.get_array().get(arr)) return bad("'messages' must be an array.", "messages");
     for (auto msg : arr) {
       simdjson::dom::element content;
       if (!msg["content"].get(content)) f.prompt_chars += content_chars(content);
     }
-  } else if (!obj["prompt"].get(el)) {
+  } else if (m.get(kPrompt, el)) {
     if (!el.get_string().get(sv)) f.prompt_chars = sv.size();
     else if (!el.get_array().get(arr))
       for (auto p : arr)

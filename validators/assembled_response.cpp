@@ -1,9 +1,11 @@
 #include "validators/assembled_response.hpp"
 
 #include <algorithm>
+#include <array>
 
 #include <simdjson.h>
 
+#include "validators/json_members.hpp"
 #include "validators/json_util.hpp"
 
 namespace slipway::validators {
@@ -53,8 +55,11 @@ AssembledResponse assemble_completion(std::string_view body, size_t max_bytes) {
     r.error = "response body is not a JSON object";
     return r;
   }
+  enum : std::size_t { kError, kObject, kId, kModel, kUsage, kChoices, kRootCount };
+  static constexpr std::array<std::string_view, kRootCount> kRootNames{"error", "object", "id", "model", "usage", "choices"};
+  const JsonMembers<kRootCount> top(root, kRootNames);
   element e;
-  if (!root["error"].get(e) && !e.is_null()) {
+  if (top.get_non_null(kError, e)) {
     r.upstream_error = true;
     std::string_view msg;
     if (!e["message"].get_string().get(msg))
@@ -64,7 +69,7 @@ AssembledResponse assemble_completion(std::string_view body, size_t max_bytes) {
     return r;
   }
   std::string_view sv;
-  if (!root["object"].get_string().get(sv)) {
+  if (top.get(kObject, e) && !e.get_string().get(sv)) {
     if (sv == "error") {
       r.upstream_error = true;
       r.error = "upstream error object";
@@ -72,12 +77,12 @@ AssembledResponse assemble_completion(std::string_view body, size_t max_bytes) {
     }
     r.is_chat = sv.rfind("chat.", 0) == 0;
   }
-  if (!root["id"].get_string().get(sv)) r.id = sv;
-  if (!root["model"].get_string().get(sv)) r.model = sv;
-  if (!root["usage"].get(e)) read_usage(e, r.usage);
+  if (top.get(kId, e) && !e.get_string().get(sv)) r.id = sv;
+  if (top.get(kModel, e) && !e.get_string().get(sv)) r.model = sv;
+  if (top.get(kUsage, e)) read_usage(e, r.usage);
 
   simdjson::dom::array choices;
-  if (root["choices"].get_array().get(choices)) {
+  if (!top.get(kChoices, e) || e.get_array().get(choices)) {
     r.error = "response has no choices array";
     return r;
   }
@@ -86,21 +91,30 @@ AssembledResponse assemble_completion(std::string_view body, size_t max_bytes) {
   for (element ch : choices) {
     object co;
     if (ch.get_object().get(co)) continue;
+    enum : std::size_t { kIndex, kFinishReason, kMessage, kText, kChoiceCount };
+    static constexpr std::array<std::string_view, kChoiceCount> kChoiceNames{"index", "finish_reason", "message", "text"};
+    const JsonMembers<kChoiceCount> cm(co, kChoiceNames);
     int64_t idx = static_cast<int64_t>(pos);
-    if (co["index"].get_int64().get(idx)) idx = static_cast<int64_t>(pos);
+    if (!cm.get(kIndex, e) || e.get_int64().get(idx)) idx = static_cast<int64_t>(pos);
     ++pos;
     if (idx < 0) idx = static_cast<int64_t>(pos - 1);
     if (r.choices.size() >= kMaxChoices && !r.has_choice(static_cast<size_t>(idx))) continue;
     AssembledChoice& c = r.choice(static_cast<size_t>(idx));
-    if (!co["finish_reason"].get_string().get(sv)) c.finish_reason = sv;
+    if (cm.get(kFinishReason, e) && !e.get_string().get(sv)) c.finish_reason = sv;
     object msg;
-    if (!co["message"].get_object().get(msg)) {
+    if (cm.get(kMessage, e) && !e.get_object().get(msg)) {
       r.is_chat = true;
+      enum : std::size_t { kContent, kRefusal, kReasoning, kToolCalls, kMessageCount };
+      static constexpr std::array<std::string_view, kMessageCount> kMessageNames{"content", "refusal", "reasoning_content",
+                                                                                 "tool_calls"};
+      const JsonMembers<kMessageCount> mm(msg, kMessageNames);
       simdjson::dom::array parts;
-      if (!msg["content"].get_string().get(sv)) {
+      element content;
+      const bool has_content = mm.get(kContent, content);
+      if (has_content && !content.get_string().get(sv)) {
         c.content_present = true;
         budget.append(c.content, sv);
-      } else if (!msg["content"].get_array().get(parts)) {
+      } else if (has_content && !content.get_array().get(parts)) {
         // Content parts ([{"type":"text","text":..}, {"type":"refusal","refusal":..}]).
         for (element part : parts) {
           std::string_view type, text;
@@ -114,13 +128,13 @@ AssembledResponse assemble_completion(std::string_view body, size_t max_bytes) {
           }
         }
       }
-      if (!msg["refusal"].get_string().get(sv)) {
+      if (mm.get(kRefusal, e) && !e.get_string().get(sv)) {
         c.refusal_present = true;
         budget.append(c.refusal, sv);
       }
-      if (!msg["reasoning_content"].get_string().get(sv)) c.reasoning_content = sv;
+      if (mm.get(kReasoning, e) && !e.get_string().get(sv)) c.reasoning_content = sv;
       simdjson::dom::array calls;
-      if (!msg["tool_calls"].get_array().get(calls)) {
+      if (mm.get(kToolCalls, e) && !e.get_array().get(calls)) {
         for (element call : calls) {
           ToolCall tc;
           if (!call["id"].get_string().get(sv)) tc.id = sv;
@@ -143,7 +157,7 @@ AssembledResponse assemble_completion(std::string_view body, size_t max_bytes) {
           c.tool_calls.push_back(std::move(tc));
         }
       }
-    } else if (!co["text"].get_string().get(sv)) {
+    } else if (cm.get(kText, e) && !e.get_string().get(sv)) {
       r.is_chat = false;
       c.content_present = true;
       budget.append(c.content, sv);
