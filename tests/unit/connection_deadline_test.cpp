@@ -69,6 +69,22 @@ void run_until(Pair& p, const bool& flag, Clock::duration limit) {
   }
 }
 
+// Writes `text` on the stream, running the loop until the write completes (at most 2 s); returns its error
+// (or timed_out when it did not complete).
+boost::system::error_code write_all(Pair& p, std::string_view text) {
+  bool wrote = false;
+  boost::system::error_code ec = net::error::timed_out;
+  net::co_spawn(
+      p.ioc,
+      [&]() -> net::awaitable<void> {
+        co_await net::async_write(*p.ours, net::buffer(text), net::redirect_error(net::use_awaitable, ec));
+        wrote = true;
+      },
+      net::detached);
+  run_until(p, wrote, 2s);
+  return ec;
+}
+
 }  // namespace
 
 TEST_CASE("a read pending past its deadline ends with a timeout and the connection closed") {
@@ -97,19 +113,8 @@ TEST_CASE("with DeadlineAction::cancel a timed-out read leaves the connection us
   CHECK(r.ec == boost::beast::error::timeout);
   REQUIRE(p.ours->socket().is_open());
   // The answer still goes out on it (a 408 in the gateway).
-  bool wrote = false;
-  boost::system::error_code wec;
   p.ours->expires_after(1s);
-  net::co_spawn(
-      p.ioc,
-      [&]() -> net::awaitable<void> {
-        co_await net::async_write(*p.ours, net::buffer("late", 4), net::redirect_error(net::use_awaitable, wec));
-        wrote = true;
-      },
-      net::detached);
-  run_until(p, wrote, 2s);
-  CHECK(wrote);
-  CHECK_FALSE(wec);
+  CHECK_FALSE(write_all(p, "late"));
   char got[4];
   CHECK(net::read(p.peer, net::buffer(got)) == 4);
   CHECK(std::string_view(got, 4) == "late");
@@ -193,18 +198,7 @@ TEST_CASE("a deadline that passed with nothing pending lets a write with room fi
   // Nothing pending while it passes.
   p.ioc.run_for(60ms);
   CHECK_FALSE(p.ours->timed_out());
-  bool wrote = false;
-  boost::system::error_code wec;
-  net::co_spawn(
-      p.ioc,
-      [&]() -> net::awaitable<void> {
-        co_await net::async_write(*p.ours, net::buffer("sse error event", 15), net::redirect_error(net::use_awaitable, wec));
-        wrote = true;
-      },
-      net::detached);
-  run_until(p, wrote, 2s);
-  CHECK(wrote);
-  CHECK_FALSE(wec);
+  CHECK_FALSE(write_all(p, "sse error event"));
   char got[15];
   CHECK(net::read(p.peer, net::buffer(got)) == 15);
   // The deadline is still passed: the next read that has to wait is ended at once.
