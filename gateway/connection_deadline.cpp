@@ -100,7 +100,10 @@ void ConnectionDeadline::begin_op() {
 
 void ConnectionDeadline::end_op(State& s, boost::system::error_code& ec) {
   --s.pending;
-  if (ec && s.timed_out) ec = boost::beast::error::timeout;
+  // Also a success: the operation may have completed (its handler queued) just before the deadline's own
+  // handler ran and closed the socket, which the next operation would then find as "bad file descriptor".
+  // tcp_stream reports its operation the same way when its timer has already fired.
+  if (s.timed_out) ec = boost::beast::error::timeout;
 }
 
 bool ConnectionDeadline::timed_out() const noexcept { return state_->timed_out; }

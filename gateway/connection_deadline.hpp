@@ -50,7 +50,8 @@ class ConnectionDeadline {
 
   // An operation on the connection begins.
   void begin_op();
-  // It ended: `ec` becomes beast::error::timeout when the deadline ended it. Static, on the shared state
+  // It ended: `ec` becomes beast::error::timeout when the deadline was acted on meanwhile (even if the
+  // operation's own result, already queued, was a success). Static, on the shared state
   // a completion handler holds: the handler may run after the connection's owner let it go.
   struct State;
   static void end_op(State& state, boost::system::error_code& ec);

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <optional>
+#include <thread>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -13,6 +14,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
@@ -145,6 +147,33 @@ TEST_CASE("in cancel mode a passed deadline also ends the next read, until a new
   run_until(p, third.done, 3s);
   REQUIRE(third.done);
   CHECK_FALSE(third.ec);
+}
+
+TEST_CASE("a read whose success was queued behind the deadline's handler is reported as a timeout") {
+  Pair p;
+  char buf[16];
+  ReadResult r;
+  net::steady_timer sleep(p.ioc, 10ms);
+  // Both timers expire before the loop runs again, so they are handled in one batch, earliest first: the
+  // read begins in the first's handler and completes at once (its data is there), queued behind the
+  // deadline's handler, which closes the socket.
+  net::co_spawn(
+      p.ioc,
+      [&]() -> net::awaitable<void> {
+        co_await sleep.async_wait(net::use_awaitable);
+        r.n = co_await p.ours->async_read_some(net::buffer(buf, 16), net::redirect_error(net::use_awaitable, r.ec));
+        r.done = true;
+      },
+      net::detached);
+  p.ours->expires_after(20ms);
+  p.ioc.poll();
+  net::write(p.peer, net::buffer("data", 4));
+  std::this_thread::sleep_for(50ms);
+  run_until(p, r.done, 2s);
+  REQUIRE(r.done);
+  CHECK(r.ec == boost::beast::error::timeout);
+  // Nothing after it sees the closed socket as anything but the timeout.
+  CHECK(p.ours->timed_out());
 }
 
 TEST_CASE("a deadline moved later does not fire at the earlier time") {
