@@ -143,7 +143,8 @@ class RequestLife {
       // evaluate (too big, too deep, a costly regex) is the client's error, before any backend is asked.
       if (cfg_.validation.enabled) expectations_ = plain_chat_expectations(facts_, chat);
       if (cfg_.validation.enabled && !expectations_) {
-        auto x = ctx_.validator_for(cfg_.validation).expectations(body);
+        // Admission parsed the body: valid JSON.
+        auto x = ctx_.validator_for(cfg_.validation).expectations(body, validators::JsonText::valid);
         if (auto* err = std::get_if<validators::RequestError>(&x)) {
           co_await send_error(400, err->message, err->param, "invalid_schema");
           co_return false;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -52,12 +53,24 @@ inline std::string_view c_str_view(std::string_view s) {
   return nul ? s.substr(0, static_cast<const char*>(nul) - s.data()) : s;
 }
 
-// valijson's utils::u8_strlen: code points, counted as bytes that do not continue a sequence.
+// valijson's utils::u8_strlen: code points, counted as bytes that do not continue a sequence. Eight bytes at a
+// time: a continuation byte is 10xxxxxx, bit 7 set and bit 6 clear.
 inline uint64_t u8_length(std::string_view s) {
-  uint64_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
+  uint64_t continuations = 0;
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    continuations += static_cast<uint64_t>(std::popcount(w & ~(w << 1) & 0x8080808080808080ull));
+  }
+  for (; i < s.size(); ++i) continuations += (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80;
+  return s.size() - continuations;
 }
+
+// minLength / maxLength without counting when the byte length settles it: a string has at most as many code
+// points as bytes.
+inline bool length_at_least(std::string_view s, uint64_t n) { return s.size() >= n && (n == 0 || u8_length(s) >= n); }
+inline bool length_at_most(std::string_view s, uint64_t n) { return s.size() <= n || u8_length(s) <= n; }
 
 enum TypeBit : uint16_t {
   kNull = 1, kBool = 2, kInt64 = 4, kUint64 = 8, kDouble = 16, kString = 32, kArray = 64, kObject = 128,
@@ -148,17 +161,37 @@ struct CheckTree::ObjectPlan {
   std::vector<std::pair<uint32_t, std::vector<uint32_t>>> property_deps;
   std::vector<std::pair<uint32_t, uint32_t>> schema_deps;
 
-  int find(std::string_view k) const {
-    if (keys.size() <= 8) {
-      for (size_t i = 0; i < keys.size(); ++i)
-        if (keys[i].name.size() == k.size() && (k.empty() || keys[i].name[0] == k[0]) &&
-            std::memcmp(keys[i].name.data(), k.data(), k.size()) == 0)
-          return static_cast<int>(i);
-      return -1;
+  // An open-addressing table over the keys (built once the keys are final, see index_keys): one probe and
+  // one memcmp for most lookups. A binary search cost four string comparisons per member of a 10-key object,
+  // 12 % of a structured-output request's instructions.
+  std::vector<uint16_t> slots;  // key index + 1; 0 = empty
+  uint32_t slot_mask = 0;
+
+  static uint32_t slot_hash(std::string_view k) {
+    if (k.empty()) return 0;
+    auto c = [&](size_t i) { return static_cast<uint32_t>(static_cast<unsigned char>(k[i])); };
+    return static_cast<uint32_t>(k.size()) * 0x9E3779B1u ^ c(0) * 0x85EBCA77u ^ c(k.size() - 1) * 0xC2B2AE3Du ^
+           c(k.size() / 2) * 0x27D4EB2Fu;
+  }
+  void index_keys() {
+    uint32_t n = 8;
+    while (n < 2 * keys.size()) n *= 2;
+    slots.assign(n, 0);
+    slot_mask = n - 1;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      uint32_t h = slot_hash(keys[i].name) & slot_mask;
+      while (slots[h]) h = (h + 1) & slot_mask;
+      slots[h] = static_cast<uint16_t>(i + 1);
     }
-    auto it = std::lower_bound(keys.begin(), keys.end(), k,
-                               [](const Key& a, std::string_view b) { return std::string_view(a.name) < b; });
-    return it != keys.end() && it->name == k ? static_cast<int>(it - keys.begin()) : -1;
+  }
+  int find(std::string_view k) const {
+    if (slots.empty()) return -1;
+    for (uint32_t h = slot_hash(k) & slot_mask; slots[h]; h = (h + 1) & slot_mask) {
+      const std::string& name = keys[slots[h] - 1].name;
+      if (name.size() == k.size() && (k.empty() || std::memcmp(name.data(), k.data(), k.size()) == 0))
+        return slots[h] - 1;
+    }
+    return -1;
   }
   uint32_t key_index(const std::string& name) {
     for (size_t i = 0; i < keys.size(); ++i)
@@ -311,6 +344,7 @@ class CheckTreeBuilder final : public valijson::constraints::ConstraintVisitor {
         for (auto& d : deps) d = remap[d];
       }
       for (auto& [k, n] : p.schema_deps) k = remap[k];
+      p.index_keys();
       t_.objects_.push_back(std::move(p));
       CheckTree::Check k{Op::object};
       k.a = static_cast<uint32_t>(t_.objects_.size() - 1);
@@ -759,8 +793,7 @@ struct CheckWalker {
       case Op::min_length:
       case Op::max_length: {
         if (type != element_type::STRING) return true;
-        uint64_t len = u8_length(str(v));
-        return c.op == Op::min_length ? len >= c.n : len <= c.n;
+        return c.op == Op::min_length ? length_at_least(str(v), c.n) : length_at_most(str(v), c.n);
       }
       case Op::pattern:
         if (type != element_type::STRING) return true;

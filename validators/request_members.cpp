@@ -75,13 +75,15 @@ size_t value_end(std::string_view s, size_t p) {
 
 }  // namespace
 
-std::optional<RequestMemberTexts> scan_request_members(std::string_view body) {
-  if (body.size() > kMaxBodyBytes) return std::nullopt;
-  thread_local simdjson::dom::parser validator(kMaxBodyBytes);
-  thread_local bool ready = validator.allocate(4096, kMaxDepth) == simdjson::SUCCESS;
-  if (!ready) return std::nullopt;
-  auto doc = validator.parse(body.data(), body.size(), true);
-  if (doc.error() || !doc.value_unsafe().is_object()) return std::nullopt;
+std::optional<RequestMemberTexts> scan_request_members(std::string_view body, JsonText text) {
+  if (text == JsonText::unchecked) {
+    if (body.size() > kMaxBodyBytes) return std::nullopt;
+    thread_local simdjson::dom::parser validator(kMaxBodyBytes);
+    thread_local bool ready = validator.allocate(4096, kMaxDepth) == simdjson::SUCCESS;
+    if (!ready) return std::nullopt;
+    auto doc = validator.parse(body.data(), body.size(), true);
+    if (doc.error() || !doc.value_unsafe().is_object()) return std::nullopt;
+  }
 
   RequestMemberTexts out;
   size_t p = skip_ws(body, 0);

@@ -27,8 +27,8 @@ Validator::Validator(Limits limits, RefusalConfig refusal)
 
 Validator::~Validator() = default;
 
-std::variant<Expectations, RequestError> Validator::expectations(std::string_view request_json) {
-  auto texts = scan_request_members(request_json);
+std::variant<Expectations, RequestError> Validator::expectations(std::string_view request_json, JsonText text) {
+  auto texts = scan_request_members(request_json, text);
   if (!texts) return parse_expectations(request_json, cache_, limits_);  // parsed whole: the error is worded there
   std::string key = ExpectationsCache::key_of(*texts);
   if (const Expectations* known = shapes_.find(key)) {

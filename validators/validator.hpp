@@ -40,7 +40,9 @@ class Validator {
   // Reads what the request asked for; compiles (or takes from the cache) every schema. A RequestError means
   // the request must be answered 400: schema too big/deep, too many subschemas, a regex too costly or not
   // RE2-compatible, malformed response_format/tools/tool_choice.
-  std::variant<Expectations, RequestError> expectations(std::string_view request_json);
+  // JsonText::valid when the caller has parsed the body as JSON already (skips a second parse).
+  std::variant<Expectations, RequestError> expectations(std::string_view request_json,
+                                                        JsonText text = JsonText::unchecked);
   std::variant<Expectations, RequestError> expectations_from(const boost::json::value& request);
 
   // Checks every choice of the response against the expectations. Never throws.

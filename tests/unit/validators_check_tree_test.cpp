@@ -521,6 +521,13 @@ TEST_CASE("check tree: answers on hand-picked instances", "[validators][check_tr
   // Strings end at their first NUL byte for valijson.
   CHECK(verdict(R"({"maxLength":1})", R"("a\u0000bc")") == FastVerdict::valid);
   CHECK(verdict(R"({"const":"a"})", R"("a\u0000b")") == FastVerdict::valid);
+  // Lengths count code points (eight bytes at a time, then byte by byte): 9 two-byte and 2 four-byte ones.
+  const char* text = R"("\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\ud83d\ude00\ud83d\ude00")";
+  CHECK(verdict(R"({"maxLength":11})", text) == FastVerdict::valid);
+  CHECK(verdict(R"({"maxLength":10})", text) == FastVerdict::invalid);
+  CHECK(verdict(R"({"minLength":11})", text) == FastVerdict::valid);
+  CHECK(verdict(R"({"minLength":12})", text) == FastVerdict::invalid);
+  CHECK(verdict(R"({"minLength":0,"maxLength":0})", R"("")") == FastVerdict::valid);
   // additionalProperties false, required, $ref recursion.
   const char* tree = R"({"type":"object","required":["v"],"additionalProperties":false,
     "properties":{"v":{"type":"integer"},"kids":{"type":"array","items":{"$ref":"#"}}}})";
@@ -528,6 +535,22 @@ TEST_CASE("check tree: answers on hand-picked instances", "[validators][check_tr
   CHECK(verdict(tree, R"({"v":1,"kids":[{"v":2,"kids":[{"v":"3"}]}]})") == FastVerdict::invalid);
   CHECK(verdict(tree, R"({"v":1,"kids":[{"v":2,"x":0}]})") == FastVerdict::invalid);
   CHECK(verdict(tree, R"({"kids":[]})") == FastVerdict::invalid);
+  // Property names found by hash (size, first, middle and last byte): names that share all four must still be
+  // told apart, and a name the schema lacks must not match one that shares them.
+  std::string many = R"({"type":"object","additionalProperties":false,"properties":{)";
+  std::string good = "{", bad_type = "{";
+  for (char c = 'a'; c <= 't'; ++c) {
+    std::string name = std::string("k") + c + "yk";  // 20 names: same size, first, middle and last byte
+    many += (c == 'a' ? "" : ",") + ("\"" + name + "\":{\"type\":\"integer\"}");
+    good += (c == 'a' ? "" : ",") + ("\"" + name + "\":1");
+    bad_type += (c == 'a' ? "" : ",") + ("\"" + name + "\":" + (c == 't' ? "\"1\"" : "1"));
+  }
+  many += R"(,"":{"type":"string"}}})";
+  CHECK(verdict(many.c_str(), (good + "}").c_str()) == FastVerdict::valid);
+  CHECK(verdict(many.c_str(), (bad_type + "}").c_str()) == FastVerdict::invalid);
+  CHECK(verdict(many.c_str(), (good + R"(,"kzyk":1})").c_str()) == FastVerdict::invalid);  // not a property
+  CHECK(verdict(many.c_str(), (good + R"(,"":"x"})").c_str()) == FastVerdict::valid);      // the empty name
+  CHECK(verdict(many.c_str(), (good + R"(,"":1})").c_str()) == FastVerdict::invalid);
 }
 
 TEST_CASE("multipleOf must be a number greater than 0 (valijson traps on 0)", "[validators][check_tree]") {

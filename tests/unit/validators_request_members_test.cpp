@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <boost/json/parse.hpp>
+#include <simdjson.h>
 
 #include "validators/request_expectations.hpp"
 #include "validators/request_members.hpp"
@@ -149,6 +150,37 @@ TEST_CASE("the validator's cached expectations equal expectations from the whole
       CHECK(describe(v.expectations(body)) == describe(whole_body(body, reference_cache, limits)));
     }
   CHECK(v.expectations_cache().hits() >= bodies.size() / 2);
+}
+
+TEST_CASE("a body the caller has parsed is scanned without a second parse, with the same result", "[validators][request]") {
+  Limits limits;
+  SchemaCache reference_cache(64);
+  Validator v(limits);
+  simdjson::dom::parser admission;  // as the gateway's admission parses: deeper than the scan's own 256
+  REQUIRE(admission.allocate(1 << 20, 1024) == simdjson::SUCCESS);
+  size_t valid = 0;
+  for (const auto& body : corpus()) {
+    simdjson::dom::element root;
+    if (admission.parse(body.data(), body.size()).get(root) || !root.is_object()) continue;
+    ++valid;
+    INFO("body: " << body.substr(0, 300));
+    auto checked = scan_request_members(body);
+    auto trusted = scan_request_members(body, JsonText::valid);
+    REQUIRE(trusted);
+    if (checked) {
+      CHECK(ExpectationsCache::key_of(*checked) == ExpectationsCache::key_of(*trusted));
+      CHECK(describe(v.expectations(body, JsonText::valid)) == describe(whole_body(body, reference_cache, limits)));
+    }
+  }
+  CHECK(valid >= 60);
+  // Deeper than Boost.JSON's 512 in the conversation, which the validators do not read: the structure members
+  // still decide (the unchecked path words a depth error from the whole-body parse).
+  std::string deep = "{\"messages\":" + std::string(600, '[') + std::string(600, ']') +
+                     ",\"response_format\":{\"type\":\"json_object\"}}";
+  auto x = v.expectations(deep, JsonText::valid);
+  REQUIRE(std::holds_alternative<Expectations>(x));
+  CHECK(std::get<Expectations>(x).response_format == ResponseFormatKind::json_object);
+  CHECK(std::holds_alternative<RequestError>(v.expectations(deep)));
 }
 
 TEST_CASE("the expectations cache keys on structure members only and stays within its bounds", "[validators][request]") {
