@@ -5,17 +5,18 @@
 # the machine's load (it leaves out the kernel: compare system calls with bench/syscalls.sh).
 #
 #   bench/instructions.sh [--slipway BIN] [--sim BIN] [--target slipway|slipway-noval]
-#                         [--workload chat|schema|tools|stream] [--seconds S] [--keep FILE]
+#                         [--workload chat|schema|tools|stream] [--seconds S] [--keep FILE [--lines]]
 #
 # Starts the simulators and slipway (under callgrind) as bench/profile.sh does, warms up, zeroes the
 # counters, runs wrk -c8 for S seconds (default 10: a few thousand requests under callgrind), dumps the
 # counters and prints instructions per request (the ≤ 8 requests in flight at the end add < 0.5 %).
-# --keep FILE keeps the callgrind dump (callgrind_annotate --inclusive=no FILE: where they go).
+# --keep FILE keeps the callgrind dump (callgrind_annotate --inclusive=no FILE: where they go); with --lines
+# it also records source lines (a build with -g: callgrind_annotate --auto=yes FILE shows them).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH=$ROOT/bench
 SLIPWAY_BIN=$ROOT/build-bench/slipway; SIM_BIN=$ROOT/build-bench/vllm-sim
-TARGET=slipway; WORKLOAD=chat; SECONDS_RUN=10; KEEP=
+TARGET=slipway; WORKLOAD=chat; SECONDS_RUN=10; KEEP=; DUMP_LINES=no
 while [[ $# -gt 0 ]]; do
   case $1 in
     --slipway) SLIPWAY_BIN=$2; shift 2 ;;
@@ -24,7 +25,8 @@ while [[ $# -gt 0 ]]; do
     --workload) WORKLOAD=$2; shift 2 ;;
     --seconds) SECONDS_RUN=$2; shift 2 ;;
     --keep) KEEP=$2; shift 2 ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --lines) DUMP_LINES=yes; shift ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "instructions.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -34,7 +36,7 @@ for tool in valgrind callgrind_control callgrind_annotate curl wrk; do
 done
 
 CG_OUT=$(mktemp /tmp/slipway-callgrind.XXXXXX)
-WRAPPER="valgrind --tool=callgrind --callgrind-out-file=$CG_OUT.%p --dump-instr=no --dump-line=no"
+WRAPPER="valgrind --tool=callgrind --callgrind-out-file=$CG_OUT.%p --dump-instr=no --dump-line=$DUMP_LINES"
 source "$BENCH/lib/one_proxy.sh"
 trap 'cleanup; rm -f "$CG_OUT" "$CG_OUT".*' EXIT
 # valgrind's own process is the one to talk to: wait until slipway answers under it.

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <bit>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -61,7 +60,10 @@ inline uint64_t u8_length(std::string_view s) {
   for (; i + 8 <= s.size(); i += 8) {
     uint64_t w;
     std::memcpy(&w, s.data() + i, 8);
-    continuations += static_cast<uint64_t>(std::popcount(w & ~(w << 1) & 0x8080808080808080ull));
+    // One bit per continuation byte, moved to each byte's low bit and summed by a multiply (std::popcount is
+    // a library call in a build for generic x86-64).
+    uint64_t ones = (w & ~(w << 1) & 0x8080808080808080ull) >> 7;
+    continuations += (ones * 0x0101010101010101ull) >> 56;
   }
   for (; i < s.size(); ++i) continuations += (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80;
   return s.size() - continuations;
