@@ -73,6 +73,7 @@ IFS=, read -r -a TARGET_LIST <<<"$TARGETS"
 IFS=, read -r -a WORKLOAD_LIST <<<"$WORKLOADS"
 SLIPWAY_BIN=${SLIPWAY_BIN:-$BUILD_DIR/slipway}
 SIM_BIN=${SIM_BIN:-$BUILD_DIR/vllm-sim}
+PACED_BIN=${PACED_BIN:-$(dirname "$SIM_BIN")/bench/paced-load}  # the fixed-rate run's load generator
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -116,10 +117,11 @@ if [[ $DO_BUILD == 1 ]]; then
     cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >"$BUILD_DIR.cmake.log" 2>&1 ||
       { tail -20 "$BUILD_DIR.cmake.log" >&2; die "cmake failed (log: $BUILD_DIR.cmake.log)"; }
   fi
-  ninja -C "$BUILD_DIR" slipway vllm-sim >/dev/null || die "build failed"
+  ninja -C "$BUILD_DIR" slipway vllm-sim paced-load >/dev/null || die "build failed"
 fi
 [[ -x $SLIPWAY_BIN ]] || die "no slipway binary at $SLIPWAY_BIN"
 [[ -x $SIM_BIN ]] || die "no vllm-sim binary at $SIM_BIN"
+[[ -x $PACED_BIN ]] || die "no paced-load binary at $PACED_BIN (ninja -C $(dirname "$SIM_BIN") paced-load, or PACED_BIN=...)"
 
 # ---------------------------------------------------------------------------------------------
 # processes: every one started here is recorded and stopped on exit
@@ -289,6 +291,25 @@ rss_kib() {
 RESULTS=$WORK/results.jsonl
 declare -A T_PORT T_PIDS T_HEADERS SKIP
 
+# The fixed-rate run: bench/paced_load.cpp sends at evenly spaced times (wrk's Lua pacing releases a burst each
+# millisecond; see the file). Same result line as run_wrk.
+run_paced() { # workload target duration connections rate -> appends a result line
+  local w=$1 t=$2 d=$3 c=$4 rate=$5 headers out line
+  headers=$(printf '%s\n%s' "$(workload_headers "$w")" "${T_HEADERS[$t]}")
+  local pids=${T_PIDS[$t]} c0=0 c1=0 rss=0
+  # shellcheck disable=SC2086
+  [[ -n $pids ]] && c0=$(cpu_ticks $pids)
+  out=$(timeout $((d + WARMUP + 30)) "${PIN_LOAD[@]}" "$PACED_BIN" --url "http://127.0.0.1:${T_PORT[$t]}/v1/chat/completions" \
+        --body "$(workload_body "$w")" --headers "$headers" --rate "$rate" --warmup "$WARMUP" --duration "$d" --connections "$c" \
+        --tag "$w/$t" 2>&1) || { log "paced-load failed for $w/$t: $out"; return 1; }
+  line=$(grep '^BENCH_RESULT ' <<<"$out" | sed 's/^BENCH_RESULT //')
+  [[ -n $line ]] || { log "no result from paced-load for $w/$t: $out"; return 1; }
+  # shellcheck disable=SC2086
+  [[ -n $pids ]] && { c1=$(cpu_ticks $pids); rss=$(rss_kib $pids); }
+  echo "{\"kind\":\"rate\",\"workload\":\"$w\",\"target\":\"$t\",\"connections\":$c,\"rate\":$rate,\"proxy\":$([[ -n $pids ]] && echo true || echo false),\"cpu_ticks\":$((c1 - c0)),\"clk_tck\":$CLK_TCK,\"rss_kib\":$rss,\"wrk\":$line}" >>"$RESULTS"
+  echo "$line"
+}
+
 run_wrk() { # kind workload target duration connections [rate] -> appends a result line
   local kind=$1 w=$2 t=$3 d=$4 c=$5 rate=${6:-}
   local headers
@@ -395,7 +416,7 @@ for t in "${TARGET_LIST[@]}"; do
     const rps = rows.length ? Math.max(...rows.map(r => r.wrk.rps)) : Infinity;
     console.log(rps < 1.05 * Number(process.argv[3]) ? Math.max(10, Math.round(rps / 2)) : process.argv[3]);' "$RESULTS" "$t" "$RATE")
   [[ $own == "$RATE" ]] || log "$t cannot sustain $RATE req/s: its fixed-rate run is at $own req/s"
-  res=$(run_wrk rate chat "$t" "$DURATION" "$CONNECTIONS" "$own") || continue
+  res=$(run_paced chat "$t" "$DURATION" "$CONNECTIONS" "$own") || continue
   log "rate/$t: $(sed -E 's/.*"rps":([0-9.]+).*"p50_us":([0-9]+).*"p99_us":([0-9]+).*/\1 req\/s p50 \2us p99 \3us/' <<<"$res")"
 done
 

@@ -4,13 +4,16 @@
 # attaches strace for a wrk run of a few seconds at -c8 and divides each count by the requests served.
 #
 #   bench/syscalls.sh [--target slipway|slipway-noval|nginx|haproxy] [--workload chat|stream|schema|tools]
-#                     [--slipway BIN] [--sim BIN] [--seconds S]
+#                     [--slipway BIN] [--sim BIN] [--seconds S] [--rate R]
 #
+# --rate R: the traced run is R requests/s from bench/paced-load (evenly spaced, 32 connections; built beside
+# the simulator) instead of wrk -c8 as fast as it goes: the system calls a request costs when the proxy is
+# not busy enough to batch them.
 # strace slows the traced process a lot: the counts per request are right, the req/s is not.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH=$ROOT/bench
-TARGET=slipway; WORKLOAD=chat; SECONDS_TRACED=3
+TARGET=slipway; WORKLOAD=chat; SECONDS_TRACED=3; RATE=
 SLIPWAY_BIN=$ROOT/build-bench/slipway; SIM_BIN=$ROOT/build-bench/vllm-sim
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -19,7 +22,8 @@ while [[ $# -gt 0 ]]; do
     --slipway) SLIPWAY_BIN=$2; shift 2 ;;
     --sim) SIM_BIN=$2; shift 2 ;;
     --seconds) SECONDS_TRACED=$2; shift 2 ;;
-    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --rate) RATE=$2; shift 2 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "syscalls.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -30,11 +34,13 @@ TRACED=$PROXY
 HEADERS=; [[ $WORKLOAD == stream ]] && HEADERS="x-sim-output-tokens: 300"
 wrk_run() { BENCH_BODY=$BENCH/lib/body-$WORKLOAD.json BENCH_HEADERS=$HEADERS BENCH_TAG=$TARGET \
   "${LOAD[@]}" wrk -t1 -c8 -d"$1"s -s "$BENCH/lib/post.lua" "http://127.0.0.1:$PORT/v1/chat/completions" 2>&1 | grep '^BENCH_RESULT'; }
+paced_run() { "${LOAD[@]}" "$(dirname "$SIM_BIN")/bench/paced-load" --url "http://127.0.0.1:$PORT/v1/chat/completions" \
+  --body "$BENCH/lib/body-$WORKLOAD.json" --headers "$HEADERS" --rate "$RATE" --duration "$1" --tag "$TARGET" | grep '^BENCH_RESULT'; }
 wrk_run 2 >/dev/null   # warm-up: pools and buffers at their steady state
 strace -c -f -p "$TRACED" -o "$WORK/strace.out" 2>/dev/null &
 STRACE=$!
 sleep 0.5
-RESULT=$(wrk_run "$SECONDS_TRACED")
+if [[ -n $RATE ]]; then RESULT=$(paced_run "$SECONDS_TRACED"); else RESULT=$(wrk_run "$SECONDS_TRACED"); fi
 sleep 0.3
 kill -INT "$STRACE"; wait "$STRACE" 2>/dev/null || true
 N=$(sed -E 's/.*"requests":([0-9]+).*/\1/' <<<"$RESULT")

@@ -110,16 +110,18 @@ if (rate.length) {
   const d = rate.find((r) => r.target === 'direct');
   p(`#### Latency at a fixed rate below saturation (chat, ${meta.rate} req/s offered, ${meta.duration_s} s, ${meta.connections} connections)`);
   p();
-  p('| target | offered req/s | achieved req/s | p50 ms | p90 ms | p99 ms | added p50 ms | added p99 ms | errors |');
-  p('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  p('| target | offered req/s | achieved req/s | p50 ms | p90 ms | p99 ms | added p50 ms | added p99 ms | proxy CPU µs/req | sent > 1 ms late | errors |');
+  p('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rate) {
     const same = Number(r.rate) === Number(meta.rate);
     const add = (k) => (d && r.target !== 'direct' && same ? signedMs(r.wrk[k] - d.wrk[k]) : '–');
-    p(`| ${r.target} | ${num(Number(r.rate))}${same ? '' : ' (half its own saturation)'} | ${num(r.wrk.rps)} | ${ms(r.wrk.p50_us)} | ${ms(r.wrk.p90_us)} | ${ms(r.wrk.p99_us)} | ${add('p50_us')} | ${add('p99_us')} | ${errors(r.wrk)} |`);
+    p(`| ${r.target} | ${num(Number(r.rate))}${same ? '' : ' (half its own saturation)'} | ${num(r.wrk.rps)} | ${ms(r.wrk.p50_us)} | ${ms(r.wrk.p90_us)} | ${ms(r.wrk.p99_us)} | ${add('p50_us')} | ${add('p99_us')} | ${r.proxy && r.wrk.requests ? num(Math.round((r.cpu_ticks / r.clk_tck) * 1e6 / (r.wrk.answered_with_warmup ?? r.wrk.requests))) : '–'} | ${r.wrk.paced ? num(r.wrk.late) : '–'} | ${errors(r.wrk)} |`);
   }
   p();
-  p('"added" = this target minus direct, same run. The rate defaults to half the slowest proxy\'s chat throughput above (Portkey excepted: it runs at half its own); ' +
-    'wrk releases requests on 1 ms timer ticks, so they arrive in bursts of about rate/1000 (a slightly pessimistic arrival pattern, the same for every target).');
+  p('"added" = this target minus direct, same run. The rate defaults to half the slowest proxy\'s chat throughput above (Portkey excepted: it runs at half its own). ' +
+    (rate.every((r) => r.wrk.paced)
+      ? `Load from bench/paced-load: requests evenly spaced in time, each timed from when it was due (so waiting for a free connection counts), on ${meta.connections} keep-alive connections.`
+      : 'wrk releases requests on 1 ms timer ticks, so they arrive in bursts of about rate/1000 (a slightly pessimistic arrival pattern, the same for every target).'));
   p();
 }
 
