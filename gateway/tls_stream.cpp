@@ -1,8 +1,5 @@
 #include "gateway/tls_stream.hpp"
 
-#include <sys/socket.h>
-#include <sys/uio.h>
-
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -63,24 +60,6 @@ void TcpOrTlsStream::erased_read_some(BufferArray<net::mutable_buffer> buffers, 
   if (tls_) tls_->async_read_some(buffers, std::move(bound));
   else if (buffers.count <= 1) socket_.async_read_some(buffers.items[0], std::move(bound));
   else socket_.async_read_some(buffers, std::move(bound));
-}
-
-std::size_t TcpOrTlsStream::send_now(const BufferArray<net::const_buffer>& buffers) noexcept {
-  if (tls_ || buffers.count == 0 || !socket_.is_open()) return 0;
-  const int fd = socket_.native_handle();
-  ssize_t n;
-  if (buffers.count == 1) {
-    n = ::send(fd, buffers.items[0].data(), buffers.items[0].size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-  } else {
-    std::array<iovec, kMaxBuffers> iov;
-    for (std::size_t i = 0; i < buffers.count; ++i)
-      iov[i] = {const_cast<void*>(buffers.items[i].data()), buffers.items[i].size()};
-    msghdr msg{};
-    msg.msg_iov = iov.data();
-    msg.msg_iovlen = buffers.count;
-    n = ::sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-  }
-  return n > 0 ? static_cast<std::size_t>(n) : 0;
 }
 
 void TcpOrTlsStream::erased_write_some(BufferArray<net::const_buffer> buffers, IoHandler handler) {

@@ -16,12 +16,8 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream_base.hpp>
-#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "gateway/connection_deadline.hpp"
@@ -102,22 +98,6 @@ class TcpOrTlsStream {
         token, buffers);
   }
 
-  // Writes all of `buffers` (the caller keeps them alive until this completes; callers co_await it at once).
-  // On plain TCP the bytes the socket takes without waiting go out in one system call from here, with no
-  // asynchronous operation, handler or trip through the scheduler: for a proxied answer or a stream's event
-  // that is all of them, and an asynchronous write under the deadline sends the rest. This is what a write
-  // that completes at once does under the deadline's rules anyway (connection_deadline.hpp). An error is
-  // left to that asynchronous write to report.
-  template <class ConstBufferSequence>
-  boost::asio::awaitable<void> write_all(const ConstBufferSequence& buffers, boost::system::error_code& ec) {
-    ec = {};
-    const std::size_t sent = send_now(first_buffers<boost::asio::const_buffer>(buffers));
-    if (sent == boost::asio::buffer_size(buffers)) co_return;
-    boost::beast::buffers_suffix<ConstBufferSequence> rest(buffers);
-    rest.consume(sent);
-    co_await boost::asio::async_write(*this, rest, boost::asio::redirect_error(boost::asio::use_awaitable, ec));
-  }
-
   // Ends the connection politely: TLS sends its close_notify (waiting at most `limit` for the peer's),
   // plain TCP shuts down its sending side; then closes.
   boost::asio::awaitable<void> shutdown_and_close(std::chrono::steady_clock::duration limit);
@@ -147,8 +127,6 @@ class TcpOrTlsStream {
     }
     return out;
   }
-  // What the socket takes now, without blocking (0 on TLS, on a full socket buffer or on an error).
-  std::size_t send_now(const BufferArray<boost::asio::const_buffer>& buffers) noexcept;
   void erased_read_some(BufferArray<boost::asio::mutable_buffer> buffers, IoHandler handler);
   void erased_write_some(BufferArray<boost::asio::const_buffer> buffers, IoHandler handler);
 

@@ -1,15 +1,11 @@
 // Connection deadlines (gateway/connection_deadline.hpp) through TcpOrTlsStream on a loopback pair: a read
 // pending past its deadline ends with beast::error::timeout (the connection closed, or kept with
 // DeadlineAction::cancel), a deadline moved later neither fires early nor re-arms the timer, one that
-// passed while nothing was pending still lets a write with room complete, and expires_never disarms. And
-// TcpOrTlsStream::write_all: every byte in order whether the socket takes it at once or after the peer
-// makes room, and a timeout when the peer never does.
+// passed while nothing was pending still lets a write with room complete, and expires_never disarms.
 #include <catch2/catch.hpp>
 
-#include <array>
 #include <chrono>
 #include <optional>
-#include <string>
 #include <thread>
 
 #include <boost/asio/co_spawn.hpp>
@@ -271,83 +267,4 @@ TEST_CASE("a stream destroyed with its timer armed is not touched when the timer
   p.ours.reset();
   p.ioc.run_for(60ms);  // under ASan: a use after free here would be reported
   SUCCEED();
-}
-
-namespace {
-
-// TcpOrTlsStream::write_all of `parts`, running the loop until it completes (at most `limit`).
-template <class Parts>
-boost::system::error_code stream_write_all(Pair& p, const Parts& parts, Clock::duration limit, bool& done) {
-  boost::system::error_code ec = net::error::timed_out;
-  net::co_spawn(
-      p.ioc,
-      [&]() -> net::awaitable<void> {
-        co_await p.ours->write_all(parts, ec);
-        done = true;
-      },
-      net::detached);
-  run_until(p, done, limit);
-  return ec;
-}
-
-}  // namespace
-
-TEST_CASE("write_all sends every buffer in order, whether the socket takes them at once or not") {
-  Pair p;
-  // Small: all of it in one system call, no asynchronous write.
-  std::string head = "HTTP/1.1 200 OK\r\n\r\n", body = "{\"ok\":true}";
-  std::array<net::const_buffer, 3> small{net::buffer(head), net::const_buffer{}, net::buffer(body)};
-  bool done = false;
-  CHECK_FALSE(stream_write_all(p, small, 2s, done));
-  CHECK(done);
-  std::string got(head.size() + body.size(), '\0');
-  net::read(p.peer, net::buffer(got));
-  CHECK(got == head + body);
-
-  // 32 MiB the peer does not read yet: the socket takes part of it, the rest waits for room.
-  std::string big(32 << 20, '\0');
-  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 26);
-  std::array<net::const_buffer, 2> parts{net::buffer(head), net::buffer(big)};
-  done = false;
-  boost::system::error_code ec = net::error::timed_out;
-  net::co_spawn(
-      p.ioc,
-      [&]() -> net::awaitable<void> {
-        co_await p.ours->write_all(parts, ec);
-        done = true;
-      },
-      net::detached);
-  p.ioc.restart();
-  p.ioc.run_for(20ms);
-  CHECK_FALSE(done);  // waiting for the peer to make room
-  std::string received;
-  std::thread reader([&] {
-    std::string chunk(1 << 16, '\0');
-    boost::system::error_code rec;
-    while (received.size() < head.size() + big.size()) {
-      std::size_t n = p.peer.read_some(net::buffer(chunk), rec);
-      if (rec) break;
-      received.append(chunk, 0, n);
-    }
-  });
-  run_until(p, done, 10s);
-  reader.join();
-  CHECK(done);
-  CHECK_FALSE(ec);
-  REQUIRE(received.size() == head.size() + big.size());
-  CHECK(received.compare(0, head.size(), head) == 0);
-  CHECK(received.compare(head.size(), big.size(), big) == 0);
-}
-
-TEST_CASE("write_all to a peer that never reads ends at the deadline with a timeout") {
-  Pair p;
-  std::string big(64 << 20, 'x');
-  p.ours->expires_after(100ms);
-  bool done = false;
-  auto t0 = Clock::now();
-  auto ec = stream_write_all(p, std::array<net::const_buffer, 1>{net::buffer(big)}, 5s, done);
-  REQUIRE(done);
-  CHECK(ec == boost::beast::error::timeout);
-  CHECK(Clock::now() - t0 < 2s);
-  CHECK(p.ours->timed_out());
 }
