@@ -163,9 +163,9 @@ struct CheckTree::ObjectPlan {
   std::vector<std::pair<uint32_t, std::vector<uint32_t>>> property_deps;
   std::vector<std::pair<uint32_t, uint32_t>> schema_deps;
 
-  // An open-addressing table over the keys (built once the keys are final, see index_keys): one probe and
-  // one memcmp for most lookups. A binary search cost four string comparisons per member of a 10-key object,
-  // 12 % of a structured-output request's instructions.
+  // Over 8 names, an open-addressing table over the keys (built once the keys are final, see index_keys):
+  // one probe and one memcmp for most lookups, where a binary search made about four string comparisons per
+  // member of a 10-key object.
   std::vector<uint16_t> slots;  // key index + 1; 0 = empty
   uint32_t slot_mask = 0;
 
@@ -176,7 +176,8 @@ struct CheckTree::ObjectPlan {
            c(k.size() / 2) * 0x27D4EB2Fu;
   }
   void index_keys() {
-    uint32_t n = 8;
+    if (keys.size() <= 8) return;
+    uint32_t n = 16;
     while (n < 2 * keys.size()) n *= 2;
     slots.assign(n, 0);
     slot_mask = n - 1;
@@ -187,7 +188,14 @@ struct CheckTree::ObjectPlan {
     }
   }
   int find(std::string_view k) const {
-    if (slots.empty()) return -1;
+    // A handful of names: a scan on length and first byte beats hashing (bench/validators_bench.cpp).
+    if (keys.size() <= 8) {
+      for (size_t i = 0; i < keys.size(); ++i)
+        if (keys[i].name.size() == k.size() && (k.empty() || keys[i].name[0] == k[0]) &&
+            std::memcmp(keys[i].name.data(), k.data(), k.size()) == 0)
+          return static_cast<int>(i);
+      return -1;
+    }
     for (uint32_t h = slot_hash(k) & slot_mask; slots[h]; h = (h + 1) & slot_mask) {
       const std::string& name = keys[slots[h] - 1].name;
       if (name.size() == k.size() && (k.empty() || std::memcmp(name.data(), k.data(), k.size()) == 0))
