@@ -23,6 +23,7 @@
 // name goes in the header x-bench-user, as bench/lib/post.lua does. Prints one line, as post.lua does:
 // BENCH_RESULT {json} (latencies in microseconds).
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>

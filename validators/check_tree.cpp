@@ -155,7 +155,7 @@ struct CheckTree::ObjectPlan {
     bool in_properties = false;  // named in `properties` (else only in required/dependencies)
     uint32_t node = kNone;       // its subschema when in_properties
   };
-  std::vector<Key> keys;  // sorted by name
+  std::vector<Key> keys;  // in the order the schema names them (find() needs no order)
   std::vector<uint32_t> required;
   bool has_properties = false;      // a properties/additionalProperties constraint is present
   uint32_t additional = kNone;      // kNone with has_properties: no other property allowed
@@ -337,23 +337,6 @@ class CheckTreeBuilder final : public valijson::constraints::ConstraintVisitor {
         unsupported("more than 256 property names in one object schema");
         return;
       }
-      // Sort keys by name and remap every index that points into them.
-      std::vector<uint32_t> order(p.keys.size());
-      for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-      std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return p.keys[a].name < p.keys[b].name; });
-      std::vector<uint32_t> remap(order.size());
-      std::vector<CheckTree::ObjectPlan::Key> sorted;
-      for (uint32_t i = 0; i < order.size(); ++i) {
-        remap[order[i]] = i;
-        sorted.push_back(std::move(p.keys[order[i]]));
-      }
-      p.keys = std::move(sorted);
-      for (auto& r : p.required) r = remap[r];
-      for (auto& [k, deps] : p.property_deps) {
-        k = remap[k];
-        for (auto& d : deps) d = remap[d];
-      }
-      for (auto& [k, n] : p.schema_deps) k = remap[k];
       p.index_keys();
       t_.objects_.push_back(std::move(p));
       CheckTree::Check k{Op::object};
