@@ -210,6 +210,7 @@ class RequestLife {
     // Ask for usage on every stream so it can be counted; the relay strips it again if unasked.
     bool request_usage = facts_.stream && !facts_.client_wants_usage;
     UpstreamRequest up = build_upstream_request(req_, *variant.config, out_.request_id, upstream_body(*variant.config, request_usage));
+    up.expect_stream = facts_.stream;
     auto deadline = Clock::now() + cfg_.timeouts.total;
     out_.upstream_start = Clock::now();
     UpstreamCall call;

@@ -332,6 +332,7 @@ net::awaitable<bool> relay_stream(StreamRelay& r) {
     ~StreamCount() { n.fetch_sub(1, std::memory_order_relaxed); }
   } stream_count{r.ctx.counters.open_streams};
 
+  r.call.conn->shrink_for_stream();
   boost::system::error_code ec;
   r.client.expires_after(r.cfg.timeouts.stream_idle);
   auto client_failed = [&r] {

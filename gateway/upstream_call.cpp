@@ -88,6 +88,7 @@ net::awaitable<void> start_upstream_call(WorkerContext& ctx, const VariantRuntim
       call.parser.emplace();
       call.parser->header_limit(64 * 1024);
       call.parser->body_limit(std::numeric_limits<std::uint64_t>::max());
+      if (!req.expect_stream) call.conn->make_room_for_whole_answer();
       co_await read_http(call.conn->stream, call.conn->buffer, *call.parser, ReadUntil::header, ec);
     }
     if (watch.client_gone()) {

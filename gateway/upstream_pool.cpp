@@ -32,6 +32,14 @@ bool still_open(tcp::socket& s) {
 }
 }  // namespace
 
+void UpstreamConnection::shrink_for_stream() {
+  if (buffer.capacity() <= kInitialReadBytes || buffer.size() > kInitialReadBytes / 2) return;
+  boost::beast::flat_buffer small;
+  small.reserve(kInitialReadBytes);
+  small.commit(net::buffer_copy(small.prepare(buffer.size()), buffer.data()));
+  buffer = std::move(small);
+}
+
 net::awaitable<std::unique_ptr<UpstreamConnection>> UpstreamPool::acquire(const EndpointState& ep,
                                                                           Clock::duration connect_timeout,
                                                                           boost::system::error_code& ec) {

@@ -23,7 +23,16 @@ struct UpstreamConnection {
   // response head plus a small JSON body (a chat completion: ~650 bytes) took two recv calls. 4 KiB
   // takes a typical answer in one (measured: 3 -> 2 recvmsg per proxied chat request).
   static constexpr std::size_t kInitialReadBytes = 4 * 1024;
+  // A whole (non-streamed) answer is read with this much room: a structured-output answer of 4 KiB plus its
+  // head took two recv calls from 4 KiB (haproxy reads up to its 16 KiB bufsize at once). A stream gives the
+  // room back when it starts (relay.cpp), so a slow stream on a pooled connection still holds 4 KiB.
+  static constexpr std::size_t kWholeAnswerReadBytes = 16 * 1024;
   explicit UpstreamConnection(const boost::asio::any_io_executor& ex) : stream(ex) { buffer.reserve(kInitialReadBytes); }
+  // Before reading a whole answer's head: room for the answer in the same recv.
+  void make_room_for_whole_answer() { buffer.reserve(kWholeAnswerReadBytes); }
+  // When a stream starts: back to the small buffer, keeping the bytes already read (the first events often
+  // come with the head). A stream that turns out fast grows it again (relay.cpp, grow_for_fast_stream).
+  void shrink_for_stream();
   TcpOrTlsStream stream;             // TLS for https:// endpoints
   boost::beast::flat_buffer buffer;   // the response head as read, and bytes past it
   std::string endpoint_label;

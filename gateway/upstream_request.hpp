@@ -19,6 +19,7 @@ using ClientRequest = boost::beast::http::request<boost::beast::http::string_bod
 struct UpstreamRequest {
   std::string head;
   std::string body;
+  bool expect_stream = false;  // the client asked for a stream: its answer is read in small pieces
 };
 
 // The hot path: the head written straight into one string from the client's fields (no Beast fields

@@ -192,3 +192,27 @@ test('several streams at once are relayed concurrently, not one after the other'
   assert.ok(gw.proc.alive);
   await sleep(10);
 }));
+
+test('answers larger than the read room and fast streams alternate on the pooled connection, each arriving whole', withLogs(async () => {
+  // One request at a time to one backend: the gateway reuses its pooled upstream connection, whose read buffer
+  // grows for whole answers and shrinks again when a stream starts (UpstreamConnection::shrink_for_stream;
+  // tests/unit/upstream_connection_test.cpp checks that it keeps the bytes that came with the head).
+  const fast = { 'x-sim-ttft-ms': '0', 'x-sim-token-ms': '0' };
+  for (let round = 0; round < 3; round++) {
+    const whole = await postJson(`${gw.base}/chat/completions`, chat('m', 'Tell me a long story.'),
+      { headers: { ...fast, 'x-sim-output-tokens': '4000' } });
+    assert.equal(whole.status, 200, whole.text.slice(0, 300));
+    assert.ok(whole.text.length > 16 * 1024, `the whole answer is only ${whole.text.length} bytes`);
+    const words = whole.json.choices[0].message.content.trim().split(/\s+/).length;
+    assert.ok(words >= 2800, `${words} words in a 4000-token answer`);
+
+    const { res } = streamRequest({}, { ...fast, 'x-sim-output-tokens': '300' });
+    const s = await readChatStream(await res);
+    assert.deepEqual(s.errors, []);
+    assert.equal(s.done, true, 'no data: [DONE]');
+    assert.equal(s.role, 'assistant', 'the first event (the role chunk) is missing');
+    const streamed = s.content.trim().split(/\s+/).length;
+    assert.ok(streamed >= 210 && streamed <= 390, `${streamed} words in a 300-token stream`);
+  }
+  assert.ok(gw.proc.alive);
+}));
