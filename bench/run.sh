@@ -23,7 +23,7 @@ CONNECTIONS=32       # wrk -c
 TARGETS=direct,nginx,haproxy,slipway,slipway-noval
 WORKLOADS=chat,stream,schema,tools
 RATE=auto            # fixed-rate run: requests/s, or auto = half the slowest proxy's chat throughput
-REPEAT=1             # throughput runs per (workload, target); the median run is reported
+REPEAT=1             # runs per cell (throughput, fixed rate, TTFB), in rounds over the targets; medians are reported
 TTFB_REQUESTS=1000   # sequential streamed requests per target for time to first byte
 # Streams held open at once, per step (a fresh proxy per step). Each open stream holds two descriptors in the
 # proxy (client and upstream side): N must stay under the hard open-files limit (ulimit -Hn), so 10,000
@@ -406,7 +406,10 @@ if [[ $RATE == auto ]]; then
     const min = Math.min(...rows.map(r => r.wrk.rps));
     console.log(isFinite(min) ? Math.max(100, Math.round(min / 2 / 100) * 100) : 1000);' "$RESULTS")
 fi
-log "fixed-rate run: chat at $RATE req/s"
+log "fixed-rate run: chat at $RATE req/s, $REPEAT round(s) over the targets"
+# --repeat N: N rounds, each over every target in turn (a noisy minute then hits every target alike); the
+# report gives the median of each statistic and every round's p99.
+for ((round = 1; round <= REPEAT; round++)); do
 for t in "${TARGET_LIST[@]}"; do
   [[ -z ${SKIP[$t/chat]:-} ]] || continue
   # a target that cannot sustain the common rate (Portkey) runs at half its own saturation instead
@@ -419,9 +422,11 @@ for t in "${TARGET_LIST[@]}"; do
   res=$(run_paced chat "$t" "$DURATION" "$CONNECTIONS" "$own") || continue
   log "rate/$t: $(sed -E 's/.*"rps":([0-9.]+).*"p50_us":([0-9]+).*"p99_us":([0-9]+).*/\1 req\/s p50 \2us p99 \3us/' <<<"$res")"
 done
+done
 
 # 3. time to first byte of a stream (requests one after another, unloaded)
 if [[ ",$WORKLOADS," == *,stream,* ]]; then
+  for ((round = 1; round <= REPEAT; round++)); do
   for t in "${TARGET_LIST[@]}"; do
     [[ -z ${SKIP[$t/stream]:-} ]] || continue
     headers=$(printf '%s\n%s' "$(workload_headers stream)" "${T_HEADERS[$t]}")
@@ -431,6 +436,7 @@ if [[ ",$WORKLOADS," == *,stream,* ]]; then
     line=$(grep '^BENCH_TTFB ' <<<"$out" | sed 's/^BENCH_TTFB //')
     echo "{\"kind\":\"ttfb\",\"workload\":\"stream\",\"target\":\"$t\",\"ttfb\":$line}" >>"$RESULTS"
     log "ttfb/$t: $line"
+  done
   done
 fi
 

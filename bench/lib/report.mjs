@@ -105,37 +105,55 @@ if (mine.length) {
   p();
 }
 
-const rate = rows.filter((r) => r.kind === 'rate');
+// The fixed-rate and TTFB cells may run in several rounds (--repeat): one row per target, each statistic the
+// median of its rounds, and the rounds' p99s kept to show the spread.
+const byTarget = (list) => [...new Set(list.map((r) => r.target))].map((t) => list.filter((r) => r.target === t));
+const medianOf = (list, f) => {
+  const s = list.map(f).sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const aggregate = (list, field) => {
+  const first = list[0];
+  const merged = {};
+  for (const [k, v] of Object.entries(first[field])) merged[k] = typeof v === 'number' ? medianOf(list, (r) => r[field][k]) : v;
+  return { ...first, [field]: merged, rounds: list.length, cpu_ticks: medianOf(list, (r) => r.cpu_ticks), p99s: list.map((r) => r[field].p99_us ?? r[field].ttfb_p99_us) };
+};
+const rounds = (r) => (r.rounds > 1 ? ` (${r.p99s.map((x) => ms(x)).join(' / ')})` : '');
+
+const rate = byTarget(rows.filter((r) => r.kind === 'rate')).map((l) => aggregate(l, 'wrk'));
 if (rate.length) {
   const d = rate.find((r) => r.target === 'direct');
-  p(`#### Latency at a fixed rate below saturation (chat, ${meta.rate} req/s offered, ${meta.duration_s} s, ${meta.connections} connections)`);
+  const n = Math.max(...rate.map((r) => r.rounds));
+  p(`#### Latency at a fixed rate below saturation (chat, ${meta.rate} req/s offered, ${meta.duration_s} s, ${meta.connections} connections${n > 1 ? `, median of ${n} rounds` : ''})`);
   p();
-  p('| target | offered req/s | achieved req/s | p50 ms | p90 ms | p99 ms | added p50 ms | added p99 ms | proxy CPU µs/req | sent > 1 ms late | errors |');
+  p(`| target | offered req/s | achieved req/s | p50 ms | p90 ms | p99 ms${n > 1 ? ' (each round)' : ''} | added p50 ms | added p99 ms | proxy CPU µs/req | sent > 1 ms late | errors |`);
   p('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rate) {
     const same = Number(r.rate) === Number(meta.rate);
     const add = (k) => (d && r.target !== 'direct' && same ? signedMs(r.wrk[k] - d.wrk[k]) : '–');
-    p(`| ${r.target} | ${num(Number(r.rate))}${same ? '' : ' (half its own saturation)'} | ${num(r.wrk.rps)} | ${ms(r.wrk.p50_us)} | ${ms(r.wrk.p90_us)} | ${ms(r.wrk.p99_us)} | ${add('p50_us')} | ${add('p99_us')} | ${r.proxy && r.wrk.requests ? num(Math.round((r.cpu_ticks / r.clk_tck) * 1e6 / (r.wrk.answered_with_warmup ?? r.wrk.requests))) : '–'} | ${r.wrk.paced ? num(r.wrk.late) : '–'} | ${errors(r.wrk)} |`);
+    p(`| ${r.target} | ${num(Number(r.rate))}${same ? '' : ' (half its own saturation)'} | ${num(r.wrk.rps)} | ${ms(r.wrk.p50_us)} | ${ms(r.wrk.p90_us)} | ${ms(r.wrk.p99_us)}${rounds(r)} | ${add('p50_us')} | ${add('p99_us')} | ${r.proxy && r.wrk.requests ? num(Math.round((r.cpu_ticks / r.clk_tck) * 1e6 / (r.wrk.answered_with_warmup ?? r.wrk.requests))) : '–'} | ${r.wrk.paced ? num(r.wrk.late) : '–'} | ${errors(r.wrk)} |`);
   }
   p();
   p('"added" = this target minus direct, same run. The rate defaults to half the slowest proxy\'s chat throughput above (Portkey excepted: it runs at half its own). ' +
     (rate.every((r) => r.wrk.paced)
       ? `Load from bench/paced-load: requests evenly spaced in time, each timed from when it was due (so waiting for a free connection counts), on ${meta.connections} keep-alive connections.`
-      : 'wrk releases requests on 1 ms timer ticks, so they arrive in bursts of about rate/1000 (a slightly pessimistic arrival pattern, the same for every target).'));
+      : 'wrk releases requests on 1 ms timer ticks, so they arrive in bursts of about rate/1000 (a slightly pessimistic arrival pattern, the same for every target).') +
+    (n > 1 ? ` Each round runs every target in turn; every column is the median of the rounds (errors too).` : ''));
   p();
 }
 
-const ttfb = rows.filter((r) => r.kind === 'ttfb');
+const ttfb = byTarget(rows.filter((r) => r.kind === 'ttfb')).map((l) => aggregate(l, 'ttfb'));
 if (ttfb.length) {
   const d = ttfb.find((r) => r.target === 'direct');
-  p('#### Streams: time to first byte and to the end (one request at a time, 200-chunk stream)');
+  const n = Math.max(...ttfb.map((r) => r.rounds));
+  p(`#### Streams: time to first byte and to the end (one request at a time, 200-chunk stream${n > 1 ? `, median of ${n} rounds` : ''})`);
   p();
-  p('| target | requests | TTFB p50 ms | TTFB p99 ms | added TTFB p50 ms | added TTFB p99 ms | end p50 ms | end p99 ms | SSE events per response |');
+  p(`| target | requests | TTFB p50 ms | TTFB p99 ms${n > 1 ? ' (each round)' : ''} | added TTFB p50 ms | added TTFB p99 ms | end p50 ms | end p99 ms | SSE events per response |`);
   p('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of ttfb) {
     const x = r.ttfb;
     const add = (k) => (d && r.target !== 'direct' ? signedMs(x[k] - d.ttfb[k]) : '–');
-    p(`| ${r.target} | ${x.n}${x.errors ? ` (${x.errors} failed)` : ''} | ${ms(x.ttfb_p50_us)} | ${ms(x.ttfb_p99_us)} | ${add('ttfb_p50_us')} | ${add('ttfb_p99_us')} | ${ms(x.total_p50_us)} | ${ms(x.total_p99_us)} | ${x.events_mean} |`);
+    p(`| ${r.target} | ${x.n}${x.errors ? ` (${x.errors} failed)` : ''} | ${ms(x.ttfb_p50_us)} | ${ms(x.ttfb_p99_us)}${rounds(r)} | ${add('ttfb_p50_us')} | ${add('ttfb_p99_us')} | ${ms(x.total_p50_us)} | ${ms(x.total_p99_us)} | ${x.events_mean} |`);
   }
   p();
   p('Measured with Node\'s http client (bench/lib/ttfb.mjs) on keep-alive connections; the first byte is the first SSE event. The client\'s own cost is in every row, so compare the "added" columns.');
