@@ -197,8 +197,17 @@ std::string rewrite_body(std::string_view body, std::string_view served_model, b
     TextSpan span;
     std::string text;
   };
+  auto model = find_top_level_value(body, "model");
+  // Often the client already names the served model (the baseline serves under the public name): no edit.
+  auto names_served_model = [&](TextSpan v) {
+    std::string_view text = body.substr(v.offset, v.length);
+    return text.size() == served_model.size() + 2 && text.front() == '"' && text.back() == '"' &&
+           text.substr(1, served_model.size()) == served_model && served_model.find_first_of("\\\"") == std::string_view::npos;
+  };
+  const bool model_edit = model && !names_served_model(*model);
+  if (!model_edit && !request_usage) return std::string(body);
   std::vector<Edit> edits;
-  if (auto model = find_top_level_value(body, "model")) edits.push_back({*model, json_quote(served_model)});
+  if (model_edit) edits.push_back({*model, json_quote(served_model)});
   if (request_usage) {
     if (auto opts = find_top_level_value(body, "stream_options"))
       edits.push_back({*opts, R"({"include_usage":true})"});

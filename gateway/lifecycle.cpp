@@ -74,7 +74,7 @@ class RequestLife {
  private:
   // identify: the client's x-request-id when acceptable, else a new one.
   void identify() {
-    auto given = sv(req_["x-request-id"]);
+    auto given = field_value(req_, "x-request-id");
     out_.request_id = acceptable_request_id(given) ? std::string(given) : new_request_id(ctx_.rng);
     keep_alive_ = req_.keep_alive() && !ctx_.counters.draining.load(std::memory_order_relaxed);
   }
@@ -180,7 +180,7 @@ class RequestLife {
       return;
     }
     std::string_view header_key;
-    if (!cfg_.sticky_header.empty()) header_key = sv(req_[cfg_.sticky_header]);
+    if (!cfg_.sticky_header.empty()) header_key = field_value(req_, cfg_.sticky_header);
     double random = ctx_.random_point();
     auto d = decide_variant(*model_->config, pin_, facts_.user, header_key, random, model_->canary_weight_percent);
     out_.variant = d.variant;

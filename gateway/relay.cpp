@@ -196,7 +196,7 @@ std::string broken_stream_detail(const config::Config& cfg, UpstreamFailure fail
 }  // namespace
 
 bool is_event_stream(const http::response_header<>& h) {
-  return sv(h[http::field::content_type]).starts_with("text/event-stream");
+  return field_value(h, http::field::content_type).starts_with("text/event-stream");
 }
 
 net::awaitable<UpstreamFailure> read_whole_body(WorkerContext& ctx, const config::Config& cfg, UpstreamCall& call,

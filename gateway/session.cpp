@@ -99,7 +99,7 @@ net::awaitable<bool> accept_tls(WorkerContext& ctx, TcpOrTlsStream& client, TlsC
 }
 
 bool expects_continue(const http::request_parser<http::string_body>& p) {
-  return beast::iequals(p.get()[http::field::expect], "100-continue");
+  return beast::iequals(field_value(p.get(), http::field::expect), "100-continue");
 }
 
 // Reads one request into `parser`, answering "Expect: 100-continue" once the header is in and the body

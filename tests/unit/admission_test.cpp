@@ -67,6 +67,19 @@ TEST_CASE("the rewrite changes only the model (and asks for usage when told)") {
   REQUIRE(rewrite_body(R"({"model":"m"})", "a\"b", false) == R"({"model":"a\"b"})");
 }
 
+TEST_CASE("a body that already names the served model goes upstream byte for byte") {
+  std::string body = R"({ "model" : "llama-int4", "messages": [{"role":"user","content":"hi"}]})";
+  REQUIRE(rewrite_body(body, "llama-int4", false) == body);
+  // a stream still gets the usage request, with the model untouched
+  REQUIRE(rewrite_body(R"({"model":"m","stream":true})", "m", true) ==
+          R"({"stream_options":{"include_usage":true},"model":"m","stream":true})");
+  // names that only share a prefix, or that the client wrote with an escape, are replaced
+  REQUIRE(rewrite_body(R"({"model":"llama-int4x"})", "llama-int4", false) == R"({"model":"llama-int4"})");
+  REQUIRE(rewrite_body(R"({"model":"llama"})", "llama-int4", false) == R"({"model":"llama-int4"})");
+  REQUIRE(rewrite_body(R"({"model":"m\u0031"})", "m1", false) == R"({"model":"m1"})");
+  REQUIRE(rewrite_body(R"({"model":"a\"b"})", "a\"b", false) == R"({"model":"a\"b"})");
+}
+
 TEST_CASE("find_top_level_value ignores nested keys of the same name") {
   std::string body = R"({"x":{"model":"inner"},"list":["model"],"model":"outer"})";
   auto span = find_top_level_value(body, "model");
