@@ -22,10 +22,14 @@ using Clock = std::chrono::steady_clock;
 // kept across reloads as long as the endpoint stays in the config.
 class EndpointState {
  public:
-  explicit EndpointState(config::Endpoint ep) : endpoint_(std::move(ep)), label_(endpoint_.label()) {}
+  explicit EndpointState(config::Endpoint ep)
+      : endpoint_(std::move(ep)), label_(endpoint_.label()), head_end_("Host: " + endpoint_.authority() + "\r\n\r\n") {}
 
   const config::Endpoint& endpoint() const { return endpoint_; }
   const std::string& label() const { return label_; }
+  // What ends an upstream request's head sent to this endpoint: its Host field and the blank line. The rest
+  // of the head is built once per request, before the endpoint is picked (upstream_request.hpp).
+  const std::string& head_end() const { return head_end_; }
 
   enum class Probe { unknown = 0, up = 1, down = 2 };
 
@@ -54,6 +58,7 @@ class EndpointState {
  private:
   config::Endpoint endpoint_;
   std::string label_;
+  std::string head_end_;
   std::atomic<int> outstanding_{0};
   std::atomic<int> consecutive_failures_{0};
   std::atomic<int64_t> ejected_until_ns_{0};

@@ -82,7 +82,7 @@ net::awaitable<void> start_upstream_call(WorkerContext& ctx, const VariantRuntim
     watch.watch_upstream(&call.conn->stream);
 
     call.conn->stream.expires_after(time_left(timeouts.first_byte, deadline));
-    std::array<net::const_buffer, 2> parts{net::buffer(req.head), net::buffer(req.body)};
+    std::array<net::const_buffer, 3> parts{net::buffer(req.head), net::buffer(ep->head_end()), net::buffer(req.body)};
     co_await net::async_write(call.conn->stream, parts, net::redirect_error(net::use_awaitable, ec));
     if (!ec) {
       call.parser.emplace();

@@ -15,7 +15,8 @@ std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
 
 // The upstream request's header fields, in order, each to emit(name, value): the client's (without the
 // hop-by-hop ones, Host and Content-Length, its x-request-id, and its Authorization when the variant has a key
-// of its own), then Host, x-request-id and the variant's Authorization. Content-Length is the caller's.
+// of its own), then x-request-id and the variant's Authorization. Content-Length is the caller's; Host is the
+// endpoint's, added when one is picked (EndpointState::head_end).
 template <class Emit>
 void upstream_fields(const ClientRequest& client, const config::Variant& variant, std::string_view request_id,
                      Emit&& emit) {
@@ -25,7 +26,6 @@ void upstream_fields(const ClientRequest& client, const config::Variant& variant
     if (variant.api_key && f.name() == http::field::authorization) continue;
     emit(sv(f.name_string()), sv(f.value()));
   }
-  emit("Host", variant.endpoints.front().authority());
   emit("x-request-id", request_id);
   if (variant.api_key) emit("Authorization", "Bearer " + *variant.api_key);
 }
@@ -48,7 +48,6 @@ UpstreamRequest build_upstream_request(const ClientRequest& client, const config
     head.append(name).append(": ", 2).append(value).append("\r\n", 2);
   });
   if (has_length(client, up.body)) head.append("Content-Length: ").append(std::to_string(up.body.size())).append("\r\n", 2);
-  head.append("\r\n", 2);
   return up;
 }
 
@@ -71,8 +70,10 @@ UpstreamRequest to_upstream_request(const ClientRequest& req) {
   up.head.reserve(256 + req.target().size());
   up.head.append(sv(req.method_string())).append(" ", 1).append(sv(req.target()));
   up.head.append(req.version() == 10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
-  for (const auto& f : req) up.head.append(sv(f.name_string())).append(": ", 2).append(sv(f.value())).append("\r\n", 2);
-  up.head.append("\r\n", 2);
+  for (const auto& f : req) {
+    if (f.name() == http::field::host) continue;  // the endpoint's goes last (EndpointState::head_end)
+    up.head.append(sv(f.name_string())).append(": ", 2).append(sv(f.value())).append("\r\n", 2);
+  }
   up.body = req.body();
   return up;
 }

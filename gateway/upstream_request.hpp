@@ -1,5 +1,7 @@
 // What goes to the backend for one client request: the client's header fields without the hop-by-hop ones,
-// with our Host, x-request-id and (when the variant has one) Authorization, and the rewritten body.
+// with our x-request-id and (when the variant has one) Authorization, and the rewritten body. The Host field is
+// the endpoint's: the request is built before an endpoint is picked (and may be retried on another one), so
+// the head ends before Host, and the write adds the picked endpoint's (EndpointState::head_end).
 #pragma once
 
 #include <string>
@@ -14,8 +16,8 @@ namespace slipway {
 
 using ClientRequest = boost::beast::http::request<boost::beast::http::string_body>;
 
-// A request as it goes to the backend: its head (request line and header fields, ending with the empty
-// line) in one contiguous string and its body, written with one gather write.
+// A request as it goes to the backend: its head (request line and header fields, without Host and the empty
+// line) in one contiguous string and its body, written with the endpoint's head_end in one gather write.
 struct UpstreamRequest {
   std::string head;
   std::string body;
@@ -31,7 +33,8 @@ UpstreamRequest build_upstream_request(const ClientRequest& client, const config
 ClientRequest build_upstream_message(const ClientRequest& client, const config::Variant& variant,
                                      std::string_view request_id, std::string body);
 
-// The bytes Beast's serializer writes for `req` (a request with a known length, not chunked).
+// The bytes Beast's serializer writes for `req` (a request with a known length, not chunked), up to the end
+// of its fields, without a Host field.
 UpstreamRequest to_upstream_request(const ClientRequest& req);
 
 }  // namespace slipway

@@ -7,7 +7,7 @@ import {
   startSim, startGateway, modelConfig, stopAll, withLogs, postJson, getJson, chat, readChatStream,
 } from '../lib/harness.mjs';
 
-let baseline, canary, keyed, gw;
+let baseline, canary, keyed, hostA, hostB, gw;
 
 before(async () => {
   const timing = { ttftMs: 0, tokenMs: 0, outputTokens: 5 };
@@ -16,6 +16,10 @@ before(async () => {
   keyed = await startSim({ model: 'k-fp16', name: 'keyed', ...timing });
   const cfg = modelConfig({ name: 'm', baseline, canary, weight: 50 });
   cfg.models.push({ name: 'k', baseline: { served_model: 'k-fp16', api_key: 'backend-secret', endpoints: [keyed.endpoint] } });
+  // one variant, two endpoints (two backends behind different host names, in production)
+  hostA = await startSim({ model: 'h-fp16', name: 'host-a', ...timing });
+  hostB = await startSim({ model: 'h-fp16', name: 'host-b', ...timing });
+  cfg.models.push({ name: 'h', baseline: { served_model: 'h-fp16', endpoints: [hostA.endpoint, hostB.endpoint] } });
   gw = await startGateway(cfg);
 });
 
@@ -76,7 +80,7 @@ test('GET /v1/models lists the configured client-facing models', withLogs(async 
   assert.equal(r.status, 200);
   assert.equal(r.json.object, 'list');
   const ids = r.json.data.map((m) => m.id).sort();
-  assert.deepEqual(ids, ['k', 'm']);
+  assert.deepEqual(ids, ['h', 'k', 'm']);
   for (const m of r.json.data) assert.equal(m.object, 'model');
 }));
 
@@ -140,4 +144,16 @@ test('a streamed answer carries the variant and request id headers too', withLog
   assert.ok(['baseline', 'canary'].includes(r.headers.get('x-slipway-variant')));
   const s = await readChatStream(r);
   assert.ok(s.done);
+}));
+
+test('each endpoint of a variant gets its own Host field, not the first endpoint\'s', withLogs(async () => {
+  for (let i = 0; i < 8; i++) {
+    const r = await postJson(url(), chat('h', 'hi'));
+    assert.equal(r.status, 200, r.text);
+  }
+  for (const sim of [hostA, hostB]) {
+    const s = await sim.stats();
+    assert.ok(s.requests_total >= 2, `${sim.name} got ${s.requests_total} requests: the endpoints are not both in use`);
+    assert.equal(s.last_request.headers.host, sim.endpoint, `${sim.name} got Host: ${s.last_request.headers.host}`);
+  }
 }));

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "gateway/runtime.hpp"
 #include "gateway/upstream_request.hpp"
 
 using namespace slipway;
@@ -59,8 +60,8 @@ TEST_CASE("the upstream request drops hop-by-hop fields and carries ours", "[ups
   ClientRequest c = client(http::verb::post, "/v1/chat/completions", "{}");
   auto keyed = build_upstream_request(c, variant(true), "req-9", "{\"a\":1}").head;
   CHECK(keyed.starts_with("POST /v1/chat/completions HTTP/1.1\r\n"));
-  CHECK(keyed.ends_with("Host: 10.0.0.7:8001\r\nx-request-id: req-9\r\nAuthorization: Bearer backend-secret\r\n"
-                        "Content-Length: 7\r\n\r\n"));
+  CHECK(keyed.ends_with("\r\nx-request-id: req-9\r\nAuthorization: Bearer backend-secret\r\nContent-Length: 7\r\n"));
+  CHECK(keyed.find("Host") == std::string::npos);  // the picked endpoint's Host ends the head (below)
   for (const char* gone : {"gateway.example", "keep-alive", "chunked", "trailers", "client-7", "client-token", "999"})
     CHECK(keyed.find(gone) == std::string::npos);
   CHECK(keyed.find("x-custom: one\r\nx-custom: two\r\n") != std::string::npos);
@@ -74,4 +75,21 @@ TEST_CASE("the upstream request drops hop-by-hop fields and carries ours", "[ups
   odd.method_string("PURGEALL");
   CHECK(build_upstream_request(odd, variant(false), "r", "").head.starts_with("PURGEALL /v1/x HTTP/1.1\r\n"));
   CHECK(to_upstream_request(build_upstream_message(odd, variant(false), "r", "")).head.starts_with("PURGEALL /v1/x "));
+}
+
+TEST_CASE("the head ends with the Host of the endpoint the request goes to, whichever of the variant's it is", "[upstream]") {
+  config::Variant v = variant(false);
+  config::Endpoint second;
+  second.host = "10.0.0.8";
+  second.port = 9001;
+  v.endpoints.push_back(second);
+  ClientRequest c = client(http::verb::post, "/v1/chat/completions", "{}");
+  auto up = build_upstream_request(c, v, "req-1", "{}");
+  for (const auto& ep : v.endpoints) {
+    EndpointState state(ep);
+    std::string sent = up.head + state.head_end() + up.body;
+    INFO(sent);
+    CHECK(sent.find("\r\nHost: " + ep.host + ":" + std::to_string(ep.port) + "\r\n\r\n{}") != std::string::npos);
+    CHECK(sent.find("Host:") == sent.rfind("Host:"));  // exactly one
+  }
 }
