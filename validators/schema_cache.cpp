@@ -32,6 +32,7 @@ class Rewriter {
   size_t subschemas = 0;
   size_t patterns = 0;
   bool saw_pattern_properties = false;
+  bool saw_multiple_of = false;
   detail::RefGraph graph;
 
  private:
@@ -98,6 +99,7 @@ class Rewriter {
         // valijson computes `value % divisor` on integers: 0 (or -1 against INT64_MIN) traps and kills the
         // process. JSON Schema requires a number strictly greater than 0 anyway.
         if (!v.is_number() || !(v.to_number<double>() > 0)) return fail(kpath, "must be a number greater than 0");
+        saw_multiple_of = true;
       }
       if (key == "format" && v.is_string()) {
         o.emplace(kFormatKeyword, v);
@@ -212,6 +214,7 @@ std::variant<SchemaHandle, CompileError> compile_schema(const bj::value& schema,
   out->subschemas = rw.subschemas;
   out->patterns = rw.patterns;
   out->has_pattern_properties = rw.saw_pattern_properties;
+  out->has_multiple_of = rw.saw_multiple_of;
 
   // Remote documents are rewritten the same way and kept alive for the duration of the parse.
   std::list<bj::value> remote_docs;

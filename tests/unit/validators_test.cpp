@@ -442,3 +442,28 @@ TEST_CASE("verdict JSON", "[validators]") {
   CHECK(to_json(v) ==
         R"({"ok":false,"findings":[{"kind":"schema_violation","detail":"/a: \"x\"","path":"/a","failing":true}],"refusal":true,"truncated":false,"empty":false,"tool_calls":0,"tool_calls_valid":0})");
 }
+
+// Found by the 20 s schema fuzz run of CI (tests/fuzz/corpus/schema/multipleof-beyond-int64): valijson checks an
+// integer multipleOf by casting the value, or a string that reads as a number, to int64_t, undefined beyond its
+// range (UBSan: "inf is outside the range of representable values of type 'long'").
+TEST_CASE("multipleOf: values beyond int64's range are reported, not handed to valijson", "[validators][schema]") {
+  Validator v;
+  const std::string req = schema_request(
+      R"({"type":"object","properties":{"n":{"type":"number","multipleOf":3},"s":{"type":"string","multipleOf":3},
+          "when":{"type":"string","format":"date-time"}}})");
+  auto check = [&](const std::string& content) { return run(v, req, chat_body(quote(content))); };
+
+  CHECK(check(R"({"n":9})").ok());
+  CHECK(has_detail(check(R"({"n":10})"), FindingKind::schema_violation, "multiple of 3", "/n"));
+  CHECK(check(R"({"n":9e18})").ok());  // in range: valijson still decides
+
+  for (const char* content : {R"({"n":1e300})", R"({"n":-1e300})", R"({"when":"04:05Z","s":"1e309"})",
+                              R"({"when":"04:05Z","s":"12345678901234567890"})", R"({"s":"1e309\u0000x"})"}) {
+    INFO(content);
+    Verdict verdict = check(content);
+    CHECK_FALSE(verdict.ok());
+    CHECK(has_detail(verdict, FindingKind::schema_violation, "beyond ±9.2e18"));
+  }
+  // A numeric string in range, under a string-typed multipleOf, is left to valijson as before.
+  CHECK(check(R"({"s":"9"})").ok());
+}
