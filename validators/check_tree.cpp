@@ -16,6 +16,7 @@
 #include <valijson/subschema.hpp>
 
 #include "validators/formats.hpp"
+#include "validators/multiple_of.hpp"
 #include "validators/re2_regex.hpp"
 
 namespace slipway::validators {
@@ -95,9 +96,8 @@ inline uint16_t type_bit(simdjson::dom::element_type t) {
 }
 
 // Per call: set when the instance leaves the ground where the two validators provably agree (duplicate keys,
-// which Boost.JSON collapses and simdjson keeps; a string under multipleOf, which valijson converts). The
-// verdict is then `undecided` whatever the rest says, so no `not`/`oneOf` can turn an uncertain branch into a
-// certain answer.
+// which Boost.JSON collapses and simdjson keeps). The verdict is then `undecided` whatever the rest says, so no
+// `not`/`oneOf` can turn an uncertain branch into a certain answer.
 struct Ctx {
   bool undecided = false;
   bool nul_possible = true;  // strings_may_hold_nul() of the instance's text
@@ -127,7 +127,7 @@ struct CheckTree::Value::Member {
 };
 
 enum class Op : uint8_t {
-  enum_values, min_length, max_length, pattern, format, minimum, maximum, multiple_of_double, multiple_of_int,
+  enum_values, min_length, max_length, pattern, format, minimum, maximum, multiple_of,
   min_items, max_items, unique_items, items_single, items_linear, contains, object, min_properties,
   max_properties, all_of, any_of, one_of, not_, conditional,
 };
@@ -139,7 +139,7 @@ struct CheckTree::Check {
   uint32_t a = kNone, b = kNone, c = kNone;
   uint64_t n = 0;
   double x = 0;
-  int64_t i = 0;
+  Divisor divisor;
 };
 
 struct CheckTree::Node {
@@ -350,7 +350,7 @@ class CheckTreeBuilder final : public valijson::constraints::ConstraintVisitor {
           case Op::min_length: case Op::max_length: case Op::minimum: case Op::maximum: case Op::min_items:
           case Op::max_items: case Op::min_properties: case Op::max_properties:
             return 0;
-          case Op::enum_values: case Op::format: case Op::multiple_of_double: case Op::multiple_of_int:
+          case Op::enum_values: case Op::format: case Op::multiple_of:
             return 1;
           case Op::pattern:
             return 2;
@@ -447,6 +447,12 @@ class CheckTreeBuilder final : public valijson::constraints::ConstraintVisitor {
       add(k);
       return true;
     }
+    if (auto* m = dynamic_cast<const MultipleOfConstraint*>(&c)) {
+      CheckTree::Check k{Op::multiple_of};
+      k.divisor = m->divisor();
+      add(k);
+      return true;
+    }
     return unsupported("a custom keyword");
   }
 
@@ -495,19 +501,9 @@ class CheckTreeBuilder final : public valijson::constraints::ConstraintVisitor {
   bool visit(const MaxPropertiesConstraint& c) override { return count(Op::max_properties, c.getMaxProperties()); }
   bool visit(const MinPropertiesConstraint& c) override { return count(Op::min_properties, c.getMinProperties()); }
 
-  bool visit(const MultipleOfDoubleConstraint& c) override {
-    CheckTree::Check k{Op::multiple_of_double};
-    k.x = c.getDivisor();
-    add(k);
-    return true;
-  }
-  bool visit(const MultipleOfIntConstraint& c) override {
-    if (c.getDivisor() == 0) return unsupported("multipleOf 0");
-    CheckTree::Check k{Op::multiple_of_int};
-    k.i = c.getDivisor();
-    add(k);
-    return true;
-  }
+  // The schema compiler renames multipleOf to our own keyword (multiple_of.hpp): valijson's never appear.
+  bool visit(const MultipleOfDoubleConstraint&) override { return unsupported("valijson's own multipleOf"); }
+  bool visit(const MultipleOfIntConstraint&) override { return unsupported("valijson's own multipleOf"); }
 
   bool visit(const NotConstraint& c) override {
     State* me = cur_;
@@ -801,34 +797,11 @@ struct CheckWalker {
         if (c.op == Op::minimum) return c.exclusive ? d > c.x : d >= c.x;
         return c.exclusive ? d < c.x : d <= c.x;
       }
-      case Op::multiple_of_double: {
-        // valijson does not restrict this one to numbers: a numeric-looking string is converted.
-        if (type == element_type::STRING) return ctx.give_up();
-        if (type == element_type::UINT64) return false;  // valijson cannot convert it: a failure
-        if (!is_number(type)) return true;
-        double d = as_double(v);
-        if (d == 0) return true;
-        return !(std::fabs(std::remainder(d, c.x)) > std::numeric_limits<double>::epsilon());
-      }
-      case Op::multiple_of_int: {
-        if (type == element_type::STRING) return ctx.give_up();
-        int64_t i;
-        if (type == element_type::INT64) {
-          i = v.get_int64().value_unsafe();
-        } else if (type == element_type::DOUBLE) {
-          double d = v.get_double().value_unsafe();
-          // valijson casts the double; out of int64's range that cast is undefined, so leave it to valijson.
-          if (!(d > -9.2e18 && d < 9.2e18)) return ctx.give_up();
-          i = static_cast<int64_t>(d);
-        } else if (type == element_type::UINT64) {
-          return false;  // valijson cannot convert it: a failure
-        } else {
-          return true;
-        }
-        if (i == 0) return true;
-        if (c.i == -1) return true;  // every integer; and INT64_MIN % -1 would trap
-        return i % c.i == 0;
-      }
+      case Op::multiple_of:
+        // Numbers only, as MultipleOfConstraint::validate reads them (a uint64 is not one for valijson).
+        if (type == element_type::INT64) return is_multiple_of(v.get_int64().value_unsafe(), c.divisor);
+        if (type == element_type::DOUBLE) return is_multiple_of(v.get_double().value_unsafe(), c.divisor);
+        return true;
       case Op::min_items:
       case Op::max_items: {
         if (type != element_type::ARRAY) return true;

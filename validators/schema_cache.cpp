@@ -9,6 +9,7 @@
 
 #include "validators/check_tree.hpp"
 #include "validators/json_util.hpp"
+#include "validators/multiple_of.hpp"
 #include "validators/re2_regex.hpp"
 #include "validators/ref_graph.hpp"
 
@@ -32,7 +33,6 @@ class Rewriter {
   size_t subschemas = 0;
   size_t patterns = 0;
   bool saw_pattern_properties = false;
-  bool saw_multiple_of = false;
   detail::RefGraph graph;
 
  private:
@@ -96,10 +96,12 @@ class Rewriter {
         continue;
       }
       if (key == "multipleOf" || key == "divisibleBy") {
-        // valijson computes `value % divisor` on integers: 0 (or -1 against INT64_MIN) traps and kills the
-        // process. JSON Schema requires a number strictly greater than 0 anyway.
-        if (!v.is_number() || !(v.to_number<double>() > 0)) return fail(kpath, "must be a number greater than 0");
-        saw_multiple_of = true;
+        // Ours, not valijson's (multiple_of.hpp). JSON Schema requires a number strictly greater than 0; an
+        // integer above INT64_MAX would reach the keyword's builder as neither an int64 nor a double.
+        if (!(v.is_int64() || v.is_double()) || !(v.to_number<double>() > 0))
+          return fail(kpath, "must be a number greater than 0 (and at most 9223372036854775807)");
+        o.emplace(kMultipleOfKeyword, v);
+        continue;
       }
       if (key == "format" && v.is_string()) {
         o.emplace(kFormatKeyword, v);
@@ -214,13 +216,13 @@ std::variant<SchemaHandle, CompileError> compile_schema(const bj::value& schema,
   out->subschemas = rw.subschemas;
   out->patterns = rw.patterns;
   out->has_pattern_properties = rw.saw_pattern_properties;
-  out->has_multiple_of = rw.saw_multiple_of;
 
   // Remote documents are rewritten the same way and kept alive for the duration of the parse.
   std::list<bj::value> remote_docs;
   try {
     valijson::SchemaParser parser(parser_version(schema, options.draft));
     register_re2_keywords(parser, out->regexes);
+    register_multiple_of_keyword(parser);
     valijson::adapters::BoostJsonAdapter adapter(rewritten);
     if (options.fetch_remote) {
       auto fetch = [&](const std::string& uri) -> const bj::value* {

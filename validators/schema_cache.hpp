@@ -29,9 +29,6 @@ struct CompiledSchema {
   // valijson 1.0 matches patternProperties with std::regex on property names; instances with a property name
   // longer than kMaxPatternPropertyKey are not handed to it (see validate_against).
   bool has_pattern_properties = false;
-  // valijson 1.0 checks an integer multipleOf by casting the value (a number, or a string that reads as one) to
-  // int64_t, which is undefined beyond its range: such instances are not handed to it (see validate_against).
-  bool has_multiple_of = false;
   std::shared_ptr<Re2PatternSet> regexes;  // keeps the RE2 programs alive
   // The same schema as a check tree over simdjson's DOM (the fast path, see check_tree.hpp); null when the
   // schema uses a keyword the tree does not compile, and then `tree_unsupported` says which.

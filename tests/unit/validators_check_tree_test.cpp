@@ -513,11 +513,21 @@ TEST_CASE("check tree: answers on hand-picked instances", "[validators][check_tr
   CHECK(verdict(R"({"properties":{"a":{"type":"string"}}})", R"({"a":1,"a":"x"})") == FastVerdict::undecided);
   CHECK(verdict(R"({"not":{"properties":{"a":{"type":"string"}}}})", R"({"a":"x","a":1})") == FastVerdict::undecided);
   CHECK(verdict(R"({"properties":{"a":{"type":"string"}}})", R"({"a":"x","a":1})") == FastVerdict::undecided);
-  // A uint64 (above INT64_MAX) is not a number for valijson: no type but "any", bounds skipped, never equal.
+  // A uint64 (above INT64_MAX) is not a number for valijson: no type but "any", bounds and multipleOf skipped,
+  // never equal.
   CHECK(verdict(R"({"maximum":5})", "9223372036854775808") == FastVerdict::valid);
   CHECK(verdict(R"({"type":"number"})", "9223372036854775808") == FastVerdict::invalid);
   CHECK(verdict(R"({"enum":[9223372036854775808]})", "9223372036854775808") == FastVerdict::invalid);
-  CHECK(verdict(R"({"multipleOf":2})", "9223372036854775808") == FastVerdict::invalid);
+  CHECK(verdict(R"({"multipleOf":2})", "9223372036854775808") == FastVerdict::valid);
+  // multipleOf (our keyword, multiple_of.hpp): numbers only, exact under an integer divisor at any magnitude.
+  CHECK(verdict(R"({"multipleOf":3})", R"("10")") == FastVerdict::valid);
+  CHECK(verdict(R"({"multipleOf":3})", "6.5") == FastVerdict::invalid);
+  CHECK(verdict(R"({"multipleOf":3})", "-9e18") == FastVerdict::valid);
+  CHECK(verdict(R"({"multipleOf":2})", "1e300") == FastVerdict::valid);
+  CHECK(verdict(R"({"multipleOf":0.1})", "0.3") == FastVerdict::valid);
+  CHECK(verdict(R"({"multipleOf":0.1})", "0.35") == FastVerdict::invalid);
+  CHECK(verdict(R"({"multipleOf":0.1})", "12") == FastVerdict::valid);
+  CHECK(verdict(R"({"multipleOf":0.01})", "19.99") == FastVerdict::valid);
   // Strings end at their first NUL byte for valijson.
   CHECK(verdict(R"({"maxLength":1})", R"("a\u0000bc")") == FastVerdict::valid);
   CHECK(verdict(R"({"const":"a"})", R"("a\u0000b")") == FastVerdict::valid);
