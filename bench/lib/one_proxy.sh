@@ -1,6 +1,6 @@
-# Sourced by bench/syscalls.sh and bench/profile.sh: two simulators and one proxy under test, pinned as
-# bench/run.sh pins them (simulators and proxy on core 0, the load generator on core 1; nice -10 as root),
-# all stopped on exit. Needs BENCH, SIM_BIN, SLIPWAY_BIN, TARGET (slipway, slipway-noval, ...: the config
+# Sourced by bench/syscalls.sh, bench/profile.sh, bench/instructions.sh and bench/stalls.sh: two simulators
+# and one proxy under test, pinned as bench/run.sh pins them (simulators and proxy on core 0, the load
+# generator on core 1; nice -10 as root), all stopped on exit. Needs BENCH, SIM_BIN, SLIPWAY_BIN, TARGET (slipway, slipway-noval, ...: the config
 # bench/configs/$TARGET.yaml; nginx; haproxy) and optionally PRELOAD (LD_PRELOAD for slipway) and WRAPPER
 # (a command slipway runs under, such as valgrind). Sets WORK,
 # PORT, LOAD (the load generator's prefix) and PROXY (the process to measure: nginx's worker, not its master).
