@@ -2,7 +2,6 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 
 #include <boost/json/parser.hpp>
 #include <valijson/adapters/boost_json_adapter.hpp>
