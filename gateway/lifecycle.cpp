@@ -19,6 +19,7 @@
 #include "gateway/shadow.hpp"
 #include "gateway/slices.hpp"
 #include "gateway/upstream_call.hpp"
+#include "gateway/usage_scan.hpp"
 
 namespace slipway {
 

@@ -54,9 +54,4 @@ boost::asio::awaitable<bool> relay_stream(StreamRelay& r);
 
 bool is_event_stream(const boost::beast::http::response_header<>& h);
 
-// True for the usage-only chunk a stream ends with when include_usage is on ("choices": []).
-bool parse_usage_chunk(simdjson::dom::parser& parser, std::string_view data, Usage& usage);
-// The "usage" object of a whole chat.completion / text_completion body.
-bool parse_body_usage(simdjson::dom::parser& parser, std::string_view body, Usage& usage);
-
 }  // namespace slipway
