@@ -5,18 +5,20 @@
 # the machine's load (it leaves out the kernel: compare system calls with bench/syscalls.sh).
 #
 #   bench/instructions.sh [--slipway BIN] [--sim BIN] [--target slipway|slipway-noval]
-#                         [--workload chat|schema|tools|stream] [--seconds S] [--keep FILE [--lines]]
+#                         [--workload chat|schema|tools|stream] [--seconds S] [--top N] [--keep FILE [--lines]]
 #
 # Starts the simulators and slipway (under callgrind) as bench/profile.sh does, warms up, zeroes the
 # counters, runs wrk -c8 for S seconds (default 10: a few thousand requests under callgrind), dumps the
 # counters and prints instructions per request (the ≤ 8 requests in flight at the end add < 0.5 %).
-# --keep FILE keeps the callgrind dump (callgrind_annotate --inclusive=no FILE: where they go); with --lines
+# --top N also prints where they go: the self cost per request grouped by where the code comes from
+# (slipway, Beast, Asio, simdjson, RE2, allocation, ...) and the N functions with the most (lib/callgrind_self.py).
+# --keep FILE keeps the callgrind dump (bench/lib/callgrind_self.py FILE REQUESTS: where they go); with --lines
 # it also records source lines (a build with -g: callgrind_annotate --auto=yes FILE shows them).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH=$ROOT/bench
 SLIPWAY_BIN=$ROOT/build-bench/slipway; SIM_BIN=$ROOT/build-bench/vllm-sim
-TARGET=slipway; WORKLOAD=chat; SECONDS_RUN=10; KEEP=; DUMP_LINES=no
+TARGET=slipway; WORKLOAD=chat; SECONDS_RUN=10; KEEP=; DUMP_LINES=no; TOP=
 while [[ $# -gt 0 ]]; do
   case $1 in
     --slipway) SLIPWAY_BIN=$2; shift 2 ;;
@@ -26,7 +28,8 @@ while [[ $# -gt 0 ]]; do
     --seconds) SECONDS_RUN=$2; shift 2 ;;
     --keep) KEEP=$2; shift 2 ;;
     --lines) DUMP_LINES=yes; shift ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --top) TOP=$2; shift 2 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "instructions.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -59,4 +62,5 @@ total=$(callgrind_annotate "$dump" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(","
 [[ -n $total ]] || { echo "no totals in $dump" >&2; exit 1; }
 awk -v t="$total" -v r="$requests" -v tg="$TARGET" -v w="$WORKLOAD" \
   'BEGIN { printf "%s/%s: %d requests, %.0f instructions per request (user space, callgrind)\n", tg, w, r, t / r }'
+[[ -z $TOP ]] || python3 "$BENCH/lib/callgrind_self.py" "$dump" "$requests" "$TOP"
 [[ -z $KEEP ]] || { cp "$dump" "$KEEP"; echo "callgrind dump: $KEEP (callgrind_annotate --inclusive=no $KEEP)"; }
