@@ -1,19 +1,18 @@
 #include "gateway/rollout_service.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <functional>
 #include <thread>
 
 #include <boost/asio/post.hpp>
-#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
 
 #include "gateway/metrics.hpp"
 #include "gateway/rollout/state_file.hpp"
 #include "gateway/rollout_config.hpp"
 #include "gateway/rollout_observation.hpp"
+#include "gateway/rollout_report.hpp"
 
 namespace slipway {
 
@@ -26,41 +25,6 @@ namespace {
 
 int64_t unix_ms_now() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-std::string iso8601(int64_t unix_ms) {
-  if (unix_ms <= 0) return {};
-  std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(unix_ms % 1000));
-  return buf;
-}
-
-std::string sli_label(const rollout::TriggerSpec& t) {
-  if (t.kind == TriggerKind::rate) return rollout::to_string(t.rate_sli);
-  return std::string(rollout::to_string(t.latency_sli)) + ":p" + std::to_string(static_cast<int>(std::lround(t.quantile * 100)));
-}
-
-// A double that JSON can carry (no NaN or infinity).
-json::value num(double x) { return std::isfinite(x) ? json::value(x) : json::value(nullptr); }
-
-// The state file's form of a test's numbers, made safe for JSON (no NaN or infinity) and with the
-// distribution SLIs' values unscaled.
-json::object evaluation_json(const rollout::Evaluation& e, double scale) {
-  json::object o = rollout::to_json(e);
-  for (auto& kv : o)
-    if (kv.value().is_double()) kv.value() = num(kv.value().get_double());
-  if (e.canary_value != 0 || e.baseline_value != 0) {
-    o["canary_value"] = num(e.canary_value * scale);
-    o["baseline_value"] = num(e.baseline_value * scale);
-  } else {
-    o.erase("canary_value");
-    o.erase("baseline_value");
-  }
-  return o;
 }
 
 // For log lines and alert annotations: numbers as short strings.
@@ -494,74 +458,6 @@ ControlResult RolloutService::set_weight(std::string_view model, std::optional<d
   std::string msg = percent ? "Weight override set; it holds until the next rollout.revision." : "Weight override cleared.";
   if (m->controller->state().latched) msg += " The canary is rolled back, so its weight stays 0 until resumed.";
   return {200, msg, model_state(*snap->config->find_model(model), snap->find_model(model))};
-}
-
-json::object RolloutService::model_state(const config::Model& model, const ModelRuntime* rt) const {
-  json::object o;
-  o["model"] = model.name;
-  o["configured_weight"] = model.canary ? json::value(model.canary->weight_percent) : json::value(nullptr);
-  o["effective_weight"] = rt && rt->canary ? rt->canary_weight_percent : 0.0;
-  auto it = models_.find(model.name);
-  if (it == models_.end()) {
-    o["rollout"] = nullptr;
-    return o;
-  }
-  const ModelRollout& m = *it->second;
-  const auto& c = *m.controller;
-  const auto& st = c.state();
-  json::object r;
-  r["revision"] = st.revision;
-  r["latched"] = st.latched;
-  if (st.reason) {
-    json::object reason{{"trigger", st.reason->trigger}, {"slice", st.reason->slice}, {"sli", st.reason->sli},
-                        {"message", st.reason->message}};
-    if (st.reason->trigger != "manual" && st.reason->trigger != "state_file") {
-      double scale = 1.0;
-      for (const auto& t : c.config().triggers)
-        if (t.name == st.reason->trigger) scale = value_scale(t);
-      reason["numbers"] = evaluation_json(st.reason->numbers, scale);
-    }
-    r["reason"] = std::move(reason);
-  } else {
-    r["reason"] = nullptr;
-  }
-  r["latched_at"] = st.latched ? json::value(iso8601(st.latched_at_unix_ms)) : json::value(nullptr);
-  r["weight_override"] = st.weight_override ? json::value(*st.weight_override) : json::value(nullptr);
-  r["step"] = c.config().steps.empty() ? json::value(nullptr) : json::value(st.step);
-  json::array steps;
-  for (const auto& s : c.config().steps)
-    steps.push_back({{"weight_percent", s.weight_percent}, {"hold_s", std::chrono::duration<double>(s.hold).count()}});
-  r["steps"] = std::move(steps);
-  r["hold_reason"] = m.hold_reason;
-  r["evaluations"] = [&] {
-    auto e = evaluations_.find(m.model);
-    return e == evaluations_.end() ? uint64_t{0} : e->second;
-  }();
-  json::array triggers;
-  for (const auto& pr : m.last.results) {
-    const auto& t = c.config().triggers[pr.trigger];
-    json::object tr = evaluation_json(pr.eval, value_scale(t));
-    tr["trigger"] = std::string(pr.trigger_name);
-    tr["slice"] = std::string(pr.slice_name);
-    tr["sli"] = sli_label(t);
-    tr["min_samples"] = t.min_samples;
-    triggers.push_back(std::move(tr));
-  }
-  r["triggers"] = std::move(triggers);
-  o["rollout"] = std::move(r);
-  return o;
-}
-
-json::object RolloutService::state() const {
-  const auto snap = store_.current();
-  json::object o;
-  o["config_generation"] = snap->config->generation;
-  o["config_source"] = snap->config->source;
-  json::array models;
-  for (const auto& rt : snap->models) models.push_back(model_state(*rt.config, &rt));
-  o["models"] = std::move(models);
-  if (fleet_cfg_) o["fleet"] = fleet_status();
-  return o;
 }
 
 }  // namespace slipway
