@@ -311,7 +311,7 @@ TEST_CASE("alerting: unsigned webhook has no signature headers", "[alerting]") {
   CHECK(str(r.json().at("status")) == "firing");
 }
 
-TEST_CASE("alerting: a new label set resolves the old alert; a firing alert is re-sent", "[alerting]") {
+TEST_CASE("alerting: a new label set resolves the old alert, and a firing alert is re-sent", "[alerting]") {
   Log log;
   FakeReceiver receiver;
   ControlThread control;
@@ -352,7 +352,7 @@ TEST_CASE("alerting: a new label set resolves the old alert; a firing alert is r
   CHECK(firing_old <= 1);  // at most one re-send of the old form that was already on the wire
 }
 
-TEST_CASE("alerting: a receiver that never answers times out; a reload's URL applies to the next attempt",
+TEST_CASE("alerting: a receiver that never answers times out, and a reload's URL applies to the next attempt",
           "[alerting]") {
   Log log;
   FakeReceiver silent({}, /*silent=*/true);

@@ -37,7 +37,7 @@ const std::vector<std::string> kSlices{"deep_schema", "tools"};
 
 }  // namespace
 
-TEST_CASE("fleet buckets: keys carry the model's revision; epochs are unix time / bucket width", "[fleet]") {
+TEST_CASE("fleet buckets: keys carry the model's revision, and epochs are unix time / bucket width", "[fleet]") {
   CHECK(fleet::bucket_key("p", "chat", "r7", 1700000000) == "p:w:chat:r7:1700000000");
   CHECK(fleet::state_key("p", "chat", "r7") == "p:state:chat:r7");
   CHECK(fleet::events_channel("p") == "p:events");

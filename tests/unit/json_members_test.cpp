@@ -16,7 +16,7 @@ namespace {
 std::string text_of(simdjson::dom::element e) { return simdjson::minify(e); }
 }  // namespace
 
-TEST_CASE("JsonMembers finds what object::operator[] finds, first duplicate included") {
+TEST_CASE("JsonMembers finds what a lookup by name finds, first duplicate included") {
   simdjson::dom::parser parser;
   const char* docs[] = {
       R"({"model":"m","stream":true,"model":"second","user":null,"n":2})",

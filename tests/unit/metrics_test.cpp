@@ -79,7 +79,7 @@ TEST_CASE("metrics: outcome classification", "[metrics]") {
   CHECK(kFallbackReasons[fallback_reason_index("weird")] == "other");
 }
 
-TEST_CASE("metrics: shards record by model, variant, slice; a scrape sums them", "[metrics]") {
+TEST_CASE("metrics: shards record by model, variant and slice, and a scrape sums them", "[metrics]") {
   EndpointRegistry registry;
   SnapshotStore store(registry);
   auto snap = store.publish(parse(kConfig));

@@ -186,7 +186,7 @@ TEST_CASE("shadow compare: output length ratio is canary tokens over baseline to
   CHECK_FALSE(no_usage.compare().length_ratio);
 }
 
-TEST_CASE("shadow body: a stream is mirrored as a non-streaming request; other bodies are unchanged", "[shadow]") {
+TEST_CASE("shadow body: a stream is mirrored as a non-streaming request, other bodies are unchanged", "[shadow]") {
   const std::string streaming =
       R"({"model":"m-int4","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]})";
   auto mirrored = boost::json::parse(shadow_body(streaming)).as_object();

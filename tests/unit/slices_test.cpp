@@ -49,7 +49,7 @@ TEST_CASE("slices: schema depth of the request's schema", "[slices]") {
   CHECK(depth_of(R"({"guided_json":{"type":"object","properties":{"self":{"$ref":"#"}}}})") > 0);
 }
 
-TEST_CASE("slices: predicates, all must hold; bit i is slices[i]", "[slices]") {
+TEST_CASE("slices: predicates, all must hold, and bit i is the i-th slice", "[slices]") {
   auto cfg = parse(R"(
 models:
   - name: m

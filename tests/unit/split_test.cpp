@@ -35,7 +35,7 @@ struct FakeRequest final : RouteView {
 };
 }  // namespace
 
-TEST_CASE("sticky points are stable, in [0,1), and differ per model") {
+TEST_CASE("sticky points are stable, at least 0 and below 1, and differ per model") {
   double p = sticky_point("llama", "user-42");
   REQUIRE(p >= 0.0);
   REQUIRE(p < 1.0);

@@ -19,7 +19,7 @@ void put(boost::beast::flat_buffer& b, const std::string& s) {
 }
 }  // namespace
 
-TEST_CASE("a new upstream connection reads into a small buffer; a whole answer gets room for 16 KiB") {
+TEST_CASE("a new upstream connection reads into a small buffer, and a whole answer gets room for 16 KiB") {
   net::io_context ioc;
   UpstreamConnection conn(ioc.get_executor());
   CHECK(conn.buffer.capacity() >= UpstreamConnection::kInitialReadBytes);
