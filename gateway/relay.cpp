@@ -255,7 +255,7 @@ net::awaitable<bool> send_whole(TcpOrTlsStream& client, const config::Config& cf
     head.reserve(512);
     append_response_head(upstream, headers, body.size(), head);
     std::array<net::const_buffer, 2> parts{net::buffer(head), net::buffer(body)};
-    co_await net::async_write(client, parts, net::redirect_error(net::use_awaitable, ec));
+    co_await client.write_all(parts, ec);
   }
   if (ec) out.client_gone = true;
   co_return !ec;
@@ -277,7 +277,7 @@ net::awaitable<void> write_stream_part(TcpOrTlsStream& client, std::string& head
     parts[3] = net::buffer(crlf);
   }
   if (last) parts[4] = net::buffer(last_chunk);
-  co_await net::async_write(client, parts, net::redirect_error(net::use_awaitable, ec));
+  co_await client.write_all(parts, ec);
   std::string().swap(head);  // sent once: its heap block is not kept for the stream's life
 }
 

@@ -1,9 +1,15 @@
 #include "gateway/tls_stream.hpp"
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cerrno>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/core/error.hpp>
 
 namespace slipway {
@@ -84,6 +90,33 @@ net::awaitable<void> TcpOrTlsStream::handshake(net::ssl::stream_base::handshake_
   CountedOp op(deadline_);
   co_await tls_->async_handshake(type, net::redirect_error(net::use_awaitable, ec));
   op.end(ec);
+}
+
+std::size_t TcpOrTlsStream::send_now(const BufferArray<net::const_buffer>& buffers, boost::system::error_code& ec) {
+  std::array<iovec, kMaxBuffers> iov{};
+  for (std::size_t i = 0; i < buffers.count; ++i)
+    iov[i] = {const_cast<void*>(buffers.items[i].data()), buffers.items[i].size()};
+  msghdr msg{};
+  msg.msg_iov = iov.data();
+  msg.msg_iovlen = buffers.count;
+  // MSG_DONTWAIT for this send alone (the descriptor's own mode is Asio's); MSG_NOSIGNAL as Asio sends.
+  ssize_t n = ::sendmsg(socket_.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (n >= 0) return static_cast<std::size_t>(n);
+  if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) ec.assign(errno, boost::system::system_category());
+  return 0;
+}
+
+net::awaitable<void> TcpOrTlsStream::write_all_pieces(BufferArray<net::const_buffer> buffers, boost::system::error_code& ec) {
+  ec = {};
+  std::size_t sent = 0;
+  // Not past a deadline that has already acted: that write ends with beast::error::timeout, as below.
+  if (!tls_ && !deadline_.timed_out() && buffers.count > 0) {
+    sent = send_now(buffers, ec);
+    if (ec || sent == buffers.size()) co_return;
+  }
+  boost::beast::buffers_suffix<BufferArray<net::const_buffer>> rest(buffers);
+  rest.consume(sent);
+  co_await net::async_write(*this, rest, net::redirect_error(net::use_awaitable, ec));
 }
 
 net::awaitable<void> TcpOrTlsStream::write_unencrypted(net::const_buffer bytes, boost::system::error_code& ec) {

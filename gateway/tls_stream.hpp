@@ -98,6 +98,17 @@ class TcpOrTlsStream {
         token, buffers);
   }
 
+  // Writes all of `buffers` (as net::async_write does), under the deadline. On plain TCP one non-blocking
+  // send comes first: a request or answer that fits the socket's buffer, nearly every one, is then written
+  // without an asynchronous operation, whose completion Asio posts even when the send succeeded at once
+  // (a trip through the scheduler, and an epoll_wait, per write). Only the rest, if any, waits.
+  template <std::size_t N>
+  boost::asio::awaitable<void> write_all(const std::array<boost::asio::const_buffer, N>& buffers,
+                                         boost::system::error_code& ec) {
+    static_assert(N <= kMaxBuffers, "write_all takes at most kMaxBuffers pieces");
+    return write_all_pieces(first_buffers<boost::asio::const_buffer>(buffers), ec);
+  }
+
   // Ends the connection politely: TLS sends its close_notify (waiting at most `limit` for the peer's),
   // plain TCP shuts down its sending side; then closes.
   boost::asio::awaitable<void> shutdown_and_close(std::chrono::steady_clock::duration limit);
@@ -114,6 +125,11 @@ class TcpOrTlsStream {
     std::size_t count = 0;
     const Buffer* begin() const noexcept { return items.data(); }
     const Buffer* end() const noexcept { return items.data() + count; }
+    std::size_t size() const noexcept {
+      std::size_t n = 0;
+      for (std::size_t i = 0; i < count; ++i) n += items[i].size();
+      return n;
+    }
   };
   using IoHandler = boost::asio::any_completion_handler<void(boost::system::error_code, std::size_t)>;
 
@@ -129,6 +145,10 @@ class TcpOrTlsStream {
   }
   void erased_read_some(BufferArray<boost::asio::mutable_buffer> buffers, IoHandler handler);
   void erased_write_some(BufferArray<boost::asio::const_buffer> buffers, IoHandler handler);
+  // Bytes sent at once without blocking (0 when the socket's buffer is full; `ec` when the send failed).
+  std::size_t send_now(const BufferArray<boost::asio::const_buffer>& buffers, boost::system::error_code& ec);
+  boost::asio::awaitable<void> write_all_pieces(BufferArray<boost::asio::const_buffer> buffers,
+                                                boost::system::error_code& ec);
 
   boost::asio::ip::tcp::socket socket_;
   ConnectionDeadline deadline_;

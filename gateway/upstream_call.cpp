@@ -83,7 +83,7 @@ net::awaitable<void> start_upstream_call(WorkerContext& ctx, const VariantRuntim
 
     call.conn->stream.expires_after(time_left(timeouts.first_byte, deadline));
     std::array<net::const_buffer, 3> parts{net::buffer(req.head), net::buffer(ep->head_end()), net::buffer(req.body)};
-    co_await net::async_write(call.conn->stream, parts, net::redirect_error(net::use_awaitable, ec));
+    co_await call.conn->stream.write_all(parts, ec);
     if (!ec) {
       call.parser.emplace();
       call.parser->header_limit(64 * 1024);
