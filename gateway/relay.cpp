@@ -26,10 +26,6 @@ constexpr std::size_t kReadChunk = 8 * 1024;        // least room a whole-body r
 constexpr std::size_t kStreamReadChunk = 4 * 1024;  // lives in each open stream's coroutine frame
 constexpr std::size_t kMaxEventBytes = 4 * 1024 * 1024;
 constexpr std::size_t kMaxBatchBytes = 64 * 1024;
-// A stream's first read takes no more than its first event needs (vLLM's role chunk is about 250 bytes):
-// with 4 KiB, a backend that had already sent a few dozen events made the first one wait while all of them
-// were parsed and validated.
-constexpr std::size_t kFirstEventRead = 512;
 
 std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
 
@@ -328,8 +324,7 @@ net::awaitable<bool> relay_stream(StreamRelay& r) {
     // and one write per event costs a syscall each. Nothing waits for the network to fill a batch.
     do {
       if (batch.size() >= kStreamReadChunk) grow_for_fast_stream(*r.call.conn);
-      const bool first_event = r.out.bytes_out == 0 && sse.pending_bytes() == 0;
-      std::size_t n = co_await read_body_some(r.call, buf, first_event ? kFirstEventRead : sizeof buf, ec);
+      std::size_t n = co_await read_body_some(r.call, buf, sizeof buf, ec);
       if (ec) break;
       if (!sse.feed({buf, n})) {
         ec = http::error::body_limit;
