@@ -1,4 +1,4 @@
-# Sourced by bench/syscalls.sh, bench/profile.sh, bench/instructions.sh and bench/stalls.sh: two simulators
+# Sourced by bench/syscalls.sh, bench/profile.sh, bench/instructions.sh, bench/stalls.sh and bench/ttfb-trace.sh: two simulators
 # and one proxy under test, pinned as bench/run.sh pins them (simulators and proxy on core 0, the load
 # generator on core 1; nice -10 as root), all stopped on exit. Needs BENCH, SIM_BIN, SLIPWAY_BIN, TARGET (slipway, slipway-noval, ...: the config
 # bench/configs/$TARGET.yaml; nginx; haproxy) and optionally PRELOAD (LD_PRELOAD for slipway) and WRAPPER
