@@ -40,4 +40,4 @@ perf record -q -o "$WORK/perf.data" -e raw_syscalls:sys_enter,raw_syscalls:sys_e
 kill "$CLIENT" 2>/dev/null || true
 perf script -i "$WORK/perf.data" -F comm,pid,tid,cpu,time,event,trace >"$WORK/perf.txt" 2>/dev/null
 [[ -n $KEEP ]] && cp "$WORK/perf.txt" "$KEEP"
-python3 "$BENCH/lib/ttfb_segments.py" "$WORK/perf.txt" "$PROXY" "$CLIENT" "$TARGET"
+python3 "$BENCH/lib/ttfb_segments.py" "$WORK/perf.txt" "$PROXY" "$CLIENT" "${PIDS[0]},${PIDS[1]}" "$TARGET"

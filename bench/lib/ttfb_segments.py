@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Splits streamed requests' time to first byte into parts, from a `perf script` of raw_syscalls (bench/ttfb-trace.sh).
 
-  ttfb_segments.py PERF_TEXT PROXY_PID CLIENT_PID [LABEL]
+  ttfb_segments.py PERF_TEXT PROXY_PID CLIENT_PID SIM_PIDS [LABEL]    (SIM_PIDS: comma separated)
 
 Requests go one at a time, so the order of the sends tells each part apart without knowing descriptors:
 the client's send starts a request; the proxy's next send is the request to the backend; the simulator's
@@ -16,7 +16,7 @@ SENDS = {1, 20, 44, 46}  # write, writev, sendto, sendmsg
 LINE = re.compile(r'\s*(\S+)\s+(\d+)/(\d+)\s+\[\d+\]\s+([\d.]+):\s+raw_syscalls:sys_(enter|exit): NR (\d+)')
 
 
-def sends(path, proxy, client):
+def sends(path, proxy, client, sims):
     """(time µs, who) of each send that returned, in order; who is client, proxy or sim."""
     entered, out = {}, []
     for line in open(path, errors='replace'):
@@ -29,7 +29,7 @@ def sends(path, proxy, client):
             continue
         if entered.pop(tid, None) not in SENDS:
             continue
-        who = 'client' if pid == client else 'proxy' if pid == proxy else 'sim' if comm == 'vllm-sim' else None
+        who = 'client' if pid == client else 'proxy' if pid == proxy else 'sim' if pid in sims else None
         if who:
             out.append((float(t) * 1e6, who))
     return out
@@ -59,8 +59,9 @@ def after(times, t):
 
 def main():
     path, proxy, client = sys.argv[1], sys.argv[2], sys.argv[3]
-    label = sys.argv[4] if len(sys.argv) > 4 else 'proxy'
-    reqs = requests(sends(path, proxy, client))
+    sims = set(sys.argv[4].split(','))
+    label = sys.argv[5] if len(sys.argv) > 5 else 'proxy'
+    reqs = requests(sends(path, proxy, client, sims))
     if not reqs:
         sys.exit(f'no whole request in {path} (is the window long enough?)')
     parts = {

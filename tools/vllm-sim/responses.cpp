@@ -190,41 +190,19 @@ std::string full_body(const Reply& r) {
   return o;
 }
 
-void stream_events(const Reply& r, std::vector<std::string>& out, std::vector<char>& paced) {
-  int emitted = 0;
-  auto chunk = [&](const std::string& delta_or_text, const char* finish, bool pace) {
-    std::string o = "data: ";
-    o.reserve(200 + delta_or_text.size());
-    head(o, r, r.chat ? "chat.completion.chunk" : "text_completion");
-    o += ",\"choices\":[{\"index\":0,";
-    o += delta_or_text;
-    o += ",\"logprobs\":null,\"finish_reason\":";
-    if (finish) esc(o, finish); else o += "null";
-    if (!r.chat) o += ",\"stop_reason\":null";
-    o += "}]";
-    if (r.continuous_usage) {
-      o += ",\"usage\":";
-      usage(o, r.prompt_tokens, emitted);
-    } else if (r.include_usage) {
-      o += ",\"usage\":null";
-    }
-    o += "}\n\n";
-    out.push_back(std::move(o));
-    paced.push_back(pace);
-  };
-  // Flatten the pieces into (delta json, counts-as-token) in order, then mark the last with finish_reason.
-  std::vector<std::string> deltas;
+StreamEvents::StreamEvents(const Reply& r) : r_(r) {
+  // The deltas are small (a token each); the events around them are built one at a time, when sent.
   if (r.chat && !r.calls.empty()) {
     for (std::size_t i = 0; i < r.calls.size(); ++i) {
       std::string d = "\"delta\":{\"tool_calls\":[";
       tool_call(d, r.calls[i], "", static_cast<int>(i), true);
       d += "]}";
-      deltas.push_back(std::move(d));
+      deltas_.push_back(std::move(d));
       for (auto& piece : r.calls[i].arg_pieces) {
         std::string a = "\"delta\":{\"tool_calls\":[{\"index\":" + std::to_string(i) + ",\"function\":{\"arguments\":";
         esc(a, piece);
         a += "}}]}";
-        deltas.push_back(std::move(a));
+        deltas_.push_back(std::move(a));
       }
     }
   } else {
@@ -232,24 +210,59 @@ void stream_events(const Reply& r, std::vector<std::string>& out, std::vector<ch
       std::string d = r.chat ? "\"delta\":{\"content\":" : "\"text\":";
       esc(d, piece);
       if (r.chat) d += "}";
-      deltas.push_back(std::move(d));
+      deltas_.push_back(std::move(d));
     }
   }
-  if (r.chat) chunk("\"delta\":{\"role\":\"assistant\",\"content\":\"\"}", nullptr, false);
-  if (deltas.empty()) deltas.push_back(r.chat ? "\"delta\":{\"content\":\"\"}" : "\"text\":\"\"");
-  for (std::size_t i = 0; i < deltas.size(); ++i) {
-    ++emitted;
-    chunk(deltas[i], i + 1 == deltas.size() ? r.finish_reason.c_str() : nullptr, i > 0);
+  if (deltas_.empty()) deltas_.push_back(r.chat ? "\"delta\":{\"content\":\"\"}" : "\"text\":\"\"");
+}
+
+std::size_t StreamEvents::size() const { return (r_.chat ? 1 : 0) + deltas_.size() + (r_.include_usage ? 1 : 0); }
+
+void StreamEvents::chunk(std::string& o, std::string_view delta_or_text, const char* finish) const {
+  o = "data: ";
+  o.reserve(200 + delta_or_text.size());
+  head(o, r_, r_.chat ? "chat.completion.chunk" : "text_completion");
+  o += ",\"choices\":[{\"index\":0,";
+  o += delta_or_text;
+  o += ",\"logprobs\":null,\"finish_reason\":";
+  if (finish) esc(o, finish); else o += "null";
+  if (!r_.chat) o += ",\"stop_reason\":null";
+  o += "}]";
+  if (r_.continuous_usage) {
+    o += ",\"usage\":";
+    usage(o, r_.prompt_tokens, emitted_);
+  } else if (r_.include_usage) {
+    o += ",\"usage\":null";
   }
-  if (r.include_usage) {
-    std::string o = "data: ";
-    head(o, r, r.chat ? "chat.completion.chunk" : "text_completion");
-    o += ",\"choices\":[],\"usage\":";
-    usage(o, r.prompt_tokens, r.completion_tokens);
-    o += "}\n\n";
-    out.push_back(std::move(o));
-    paced.push_back(false);
+  o += "}\n\n";
+}
+
+bool StreamEvents::next(std::string& event, bool& paced) {
+  std::size_t i = next_++;
+  if (r_.chat) {
+    if (i == 0) {
+      paced = false;
+      chunk(event, "\"delta\":{\"role\":\"assistant\",\"content\":\"\"}", nullptr);
+      return true;
+    }
+    --i;
   }
+  if (i < deltas_.size()) {
+    ++emitted_;
+    paced = i > 0;
+    chunk(event, deltas_[i], i + 1 == deltas_.size() ? r_.finish_reason.c_str() : nullptr);
+    return true;
+  }
+  if (i == deltas_.size() && r_.include_usage) {
+    paced = false;
+    event = "data: ";
+    head(event, r_, r_.chat ? "chat.completion.chunk" : "text_completion");
+    event += ",\"choices\":[],\"usage\":";
+    usage(event, r_.prompt_tokens, r_.completion_tokens);
+    event += "}\n\n";
+    return true;
+  }
+  return false;
 }
 
 std::string endless_event(const Reply& r, Rng& rng) {

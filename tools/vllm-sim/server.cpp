@@ -307,20 +307,20 @@ class Session {
 
   // The events of a normal (or reset_mid_stream) stream, then [DONE] and the last chunk.
   task<void> send_events(const Reply& r, const std::string& f, bool& done, bool& faulted) {
-    std::vector<std::string> evs;
-    std::vector<char> paced;
-    stream_events(r, evs, paced);
-    std::size_t reset_at = f == "reset_mid_stream" ? std::min<std::size_t>(3, evs.size() - 1) : evs.size();
-    for (std::size_t i = 0; i < evs.size(); ++i) {
+    StreamEvents events(r);
+    std::size_t reset_at = f == "reset_mid_stream" ? std::min<std::size_t>(3, events.size() - 1) : events.size();
+    std::string ev;
+    bool paced = false;
+    for (std::size_t i = 0; events.next(ev, paced); ++i) {
       if (i == reset_at) {
         faulted = true;
         co_return;
       }
-      if (paced[i]) {
+      if (paced) {
         bool gone = co_await pause(r.token_ms);
         if (gone) co_return;
       }
-      bool wrote = co_await write_event(evs[i]);
+      bool wrote = co_await write_event(ev);
       if (!wrote) co_return;
     }
     static constexpr std::string_view kDone = "data: [DONE]\n\n";
