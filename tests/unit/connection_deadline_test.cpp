@@ -21,8 +21,10 @@
 
 #include "gateway/connection_deadline.hpp"
 #include "gateway/tls_stream.hpp"
+#include "tests/unit/loopback_pair.hpp"
 
 using namespace slipway;
+using test::run_until;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using namespace std::chrono_literals;
@@ -30,18 +32,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-struct Pair {
-  net::io_context ioc;
-  tcp::socket peer{ioc};
-  std::optional<TcpOrTlsStream> ours;
-  Pair() {
-    tcp::acceptor acceptor(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
-    peer.connect(acceptor.local_endpoint());
-    tcp::socket accepted(ioc);
-    acceptor.accept(accepted);
-    ours.emplace(std::move(accepted));
-  }
-};
+using Pair = test::LoopbackPair;
 
 struct ReadResult {
   bool done = false;
@@ -61,14 +52,6 @@ void start_read(Pair& p, ReadResult& r, char* buf) {
         r.done = true;
       },
       net::detached);
-}
-
-void run_until(Pair& p, const bool& flag, Clock::duration limit) {
-  auto end = Clock::now() + limit;
-  while (!flag && Clock::now() < end) {
-    p.ioc.restart();
-    p.ioc.run_for(5ms);
-  }
 }
 
 // Writes `text` on the stream, running the loop until the write completes (at most 2 s); returns its error

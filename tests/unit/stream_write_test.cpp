@@ -19,8 +19,10 @@
 #include <boost/beast/core/error.hpp>
 
 #include "gateway/tls_stream.hpp"
+#include "tests/unit/loopback_pair.hpp"
 
 using namespace slipway;
+using test::run_until;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using namespace std::chrono_literals;
@@ -28,18 +30,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-struct Pair {
-  net::io_context ioc;
-  tcp::socket peer{ioc};
-  std::optional<TcpOrTlsStream> ours;
-  Pair() {
-    tcp::acceptor acceptor(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
-    peer.connect(acceptor.local_endpoint());
-    tcp::socket accepted(ioc);
-    acceptor.accept(accepted);
-    ours.emplace(std::move(accepted));
-  }
-};
+using Pair = test::LoopbackPair;
 
 struct WriteResult {
   bool done = false;
@@ -55,14 +46,6 @@ void start_write(Pair& p, const std::array<net::const_buffer, N>& parts, WriteRe
         r.done = true;
       },
       net::detached);
-}
-
-void run_until(Pair& p, const bool& flag, Clock::duration limit) {
-  auto end = Clock::now() + limit;
-  while (!flag && Clock::now() < end) {
-    p.ioc.restart();
-    p.ioc.run_for(5ms);
-  }
 }
 
 }  // namespace
